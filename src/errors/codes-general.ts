@@ -1,0 +1,13 @@
+import type { ErrorTable } from './error-spec.js';
+
+/** Errors of configuration, requests and the server itself. */
+export const generalErrors = {
+  SEALBUS_ERR_CONFIG_INVALID: { status: 500, retriable: false, message: 'Invalid configuration in {file}: {key} {reason}' },
+  SEALBUS_ERR_CONFIG_UNREADABLE: { status: 500, retriable: false, message: 'Cannot read configuration file {file}: {reason}' },
+  SEALBUS_ERR_REQUEST_INVALID: { status: 400, retriable: false, message: 'Invalid request: {reason}' },
+  SEALBUS_ERR_REQUEST_TOO_LARGE: { status: 413, retriable: false, message: 'Request body exceeds {limit} bytes' },
+  SEALBUS_ERR_NOT_FOUND: { status: 404, retriable: false, message: 'No route {method} {url}' },
+  SEALBUS_ERR_TIMEOUT: { status: 504, retriable: true, message: 'Timed out after {ms} ms waiting for {what}' },
+  SEALBUS_ERR_UNAVAILABLE: { status: 503, retriable: true, message: 'The broker is not ready: {reason}' },
+  SEALBUS_ERR_INTERNAL: { status: 500, retriable: false, message: 'Internal error (request {requestId})' },
+} as const satisfies ErrorTable;

@@ -1,0 +1,310 @@
+/**
+ * The record batch format, shared by the disk, the wire and the SDK. Little-endian throughout.
+ *
+ * A stored batch:
+ *
+ *   offset  size  field
+ *   0       8     baseOffset       offset of the first record
+ *   8       4     batchLength      bytes that follow this field (total size = 12 + batchLength)
+ *   12      4     crc              CRC-32 (zlib) of bytes [0, 12) and [16, end): everything but itself
+ *   16      1     magic            format version, 1
+ *   17      1     attributes       0 (bits reserved for compression)
+ *   18      2     reserved         0
+ *   20      4     recordCount
+ *   24      8     timestamp        broker append time, ms since the epoch (clients cannot forge it)
+ *   32      8     producerId       0 when the batch has no producer stamp
+ *   40      2     producerEpoch    0xffff when none
+ *   42      4     baseSequence     -1 when none
+ *   46      ...   records section
+ *
+ * A records section (what a producer sends, copied verbatim into the stored batch):
+ *
+ *   u32 recordLength (bytes after this field) | u8 attributes (0)
+ *   i32 keyLength (-1: null) | key | i32 valueLength (-1: null) | value
+ *   u16 headerCount | per header: u16 nameLength | name (UTF-8) | i32 valueLength (-1: null) | value
+ *
+ * Record i of a batch has offset baseOffset + i and the batch's timestamp.
+ */
+import { crc32 } from 'node:zlib';
+import { SealbusError } from '../errors/index.js';
+import type { EncodedRecords } from './types.js';
+
+export const BATCH_MAGIC = 1;
+export const BATCH_HEADER_BYTES = 46;
+/** Bytes before the CRC'd body that are needed to know a batch's size. */
+export const BATCH_PREFIX_BYTES = 12;
+const NO_EPOCH = 0xffff;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+export interface RecordHeader {
+  readonly name: string;
+  readonly value: Buffer | null;
+}
+
+export interface RecordInput {
+  readonly key?: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: readonly RecordHeader[];
+}
+
+export interface LogRecord {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly RecordHeader[];
+}
+
+export interface BatchHeader {
+  readonly baseOffset: number;
+  /** Total bytes of the batch, header included. */
+  readonly totalBytes: number;
+  readonly crc: number;
+  readonly magic: number;
+  readonly recordCount: number;
+  readonly timestamp: number;
+  readonly producerId: number;
+  readonly producerEpoch: number | null;
+  readonly baseSequence: number | null;
+}
+
+export interface RecordLimits {
+  /** Largest record (everything after its length field) accepted. */
+  readonly maxRecordBytes: number;
+  readonly maxHeadersPerRecord: number;
+  readonly maxHeaderNameBytes: number;
+}
+
+export const DEFAULT_RECORD_LIMITS: RecordLimits = {
+  maxRecordBytes: 1024 * 1024,
+  maxHeadersPerRecord: 64,
+  maxHeaderNameBytes: 256,
+};
+
+function writeU64(buf: Buffer, pos: number, value: number): void {
+  buf.writeUInt32LE(value % 0x1_0000_0000, pos);
+  buf.writeUInt32LE(Math.floor(value / 0x1_0000_0000), pos + 4);
+}
+
+function readU64(buf: Buffer, pos: number): number {
+  const low = buf.readUInt32LE(pos);
+  const high = buf.readUInt32LE(pos + 4);
+  if (high > 0x1f_ffff) return Number.NaN; // beyond 2^53: callers treat NaN as corruption
+  return high * 0x1_0000_0000 + low;
+}
+
+function recordSize(record: RecordInput): number {
+  let size = 1 + 4 + (record.key?.length ?? 0) + 4 + (record.value?.length ?? 0) + 2;
+  for (const header of record.headers ?? []) {
+    size += 2 + Buffer.byteLength(header.name, 'utf8') + 4 + (header.value?.length ?? 0);
+  }
+  return size;
+}
+
+/** Encodes records into a records section, ready to send or to append. */
+export function encodeRecords(records: readonly RecordInput[]): EncodedRecords {
+  let total = 0;
+  const sizes = new Array<number>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const size = recordSize(records[i]!);
+    sizes[i] = size;
+    total += 4 + size;
+  }
+  const bytes = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    bytes.writeUInt32LE(sizes[i]!, pos);
+    bytes[pos + 4] = 0;
+    pos += 5;
+    pos = writeBytes(bytes, pos, record.key ?? null);
+    pos = writeBytes(bytes, pos, record.value);
+    const headers = record.headers ?? [];
+    bytes.writeUInt16LE(headers.length, pos);
+    pos += 2;
+    for (const header of headers) {
+      const nameLength = bytes.write(header.name, pos + 2, 'utf8');
+      bytes.writeUInt16LE(nameLength, pos);
+      pos = writeBytes(bytes, pos + 2 + nameLength, header.value);
+    }
+  }
+  return { count: records.length, bytes };
+}
+
+function writeBytes(buf: Buffer, pos: number, value: Buffer | null): number {
+  if (value === null) {
+    buf.writeInt32LE(-1, pos);
+    return pos + 4;
+  }
+  buf.writeInt32LE(value.length, pos);
+  value.copy(buf, pos + 4);
+  return pos + 4 + value.length;
+}
+
+function invalid(reason: string): SealbusError {
+  return new SealbusError('SEALBUS_ERR_BATCH_INVALID', { reason });
+}
+
+/**
+ * Checks an untrusted records section: every length within bounds, the count exact, no trailing
+ * bytes, each record under the limit. Walks lengths only; values are not copied.
+ */
+export function validateRecords(records: EncodedRecords, limits: RecordLimits, topic = ''): void {
+  const buf = records.bytes;
+  if (!Number.isInteger(records.count) || records.count < 1) throw invalid('a batch holds at least one record');
+  let pos = 0;
+  for (let index = 0; index < records.count; index++) {
+    if (pos + 4 > buf.length) throw invalid(`record ${index} is cut short`);
+    const length = buf.readUInt32LE(pos);
+    const end = pos + 4 + length;
+    if (length > limits.maxRecordBytes) {
+      throw new SealbusError('SEALBUS_ERR_RECORD_TOO_LARGE', { index, size: length, topic, limit: limits.maxRecordBytes });
+    }
+    if (end > buf.length) throw invalid(`record ${index} is cut short`);
+    if (length < 11) throw invalid(`record ${index} is shorter than its fixed fields`);
+    if (buf[pos + 4] !== 0) throw invalid(`record ${index} has unknown attributes`);
+    let at = pos + 5;
+    at = skipBytes(buf, at, end, index, 'key');
+    at = skipBytes(buf, at, end, index, 'value');
+    if (at + 2 > end) throw invalid(`record ${index} is cut short`);
+    const headerCount = buf.readUInt16LE(at);
+    at += 2;
+    if (headerCount > limits.maxHeadersPerRecord) {
+      throw invalid(`record ${index} has ${headerCount} headers; at most ${limits.maxHeadersPerRecord} are allowed`);
+    }
+    for (let h = 0; h < headerCount; h++) {
+      if (at + 2 > end) throw invalid(`record ${index} header ${h} is cut short`);
+      const nameLength = buf.readUInt16LE(at);
+      if (nameLength === 0 || nameLength > limits.maxHeaderNameBytes) {
+        throw invalid(`record ${index} header ${h} name must be 1..${limits.maxHeaderNameBytes} bytes`);
+      }
+      at += 2 + nameLength;
+      at = skipBytes(buf, at, end, index, `header ${h} value`);
+    }
+    if (at !== end) throw invalid(`record ${index} has ${end - at} bytes past its last field`);
+    pos = end;
+  }
+  if (pos !== buf.length) throw invalid(`${buf.length - pos} bytes follow the last of ${records.count} records`);
+}
+
+function skipBytes(buf: Buffer, at: number, end: number, index: number, what: string): number {
+  if (at + 4 > end) throw invalid(`record ${index} ${what} is cut short`);
+  const length = buf.readInt32LE(at);
+  if (length === -1) return at + 4;
+  if (length < 0 || at + 4 + length > end) throw invalid(`record ${index} ${what} length ${length} is out of bounds`);
+  return at + 4 + length;
+}
+
+export interface BatchStamp {
+  readonly baseOffset: number;
+  readonly timestamp: number;
+  readonly producerId?: number;
+  readonly producerEpoch?: number;
+  readonly baseSequence?: number;
+}
+
+/**
+ * Builds the 46-byte header of a stored batch over an already validated records section, CRC
+ * included. Write `[header, records.bytes]` (writev) to avoid copying the records.
+ */
+export function encodeBatchHeader(stamp: BatchStamp, records: EncodedRecords): Buffer {
+  if (stamp.baseOffset + records.count > MAX_SAFE) throw new RangeError('offset beyond 2^53');
+  const header = Buffer.alloc(BATCH_HEADER_BYTES);
+  writeU64(header, 0, stamp.baseOffset);
+  header.writeUInt32LE(BATCH_HEADER_BYTES - BATCH_PREFIX_BYTES + records.bytes.length, 8);
+  header[16] = BATCH_MAGIC;
+  header.writeUInt32LE(records.count, 20);
+  writeU64(header, 24, stamp.timestamp);
+  writeU64(header, 32, stamp.producerId ?? 0);
+  header.writeUInt16LE(stamp.producerEpoch ?? NO_EPOCH, 40);
+  header.writeInt32LE(stamp.baseSequence ?? -1, 42);
+  let crc = crc32(header.subarray(0, 12));
+  crc = crc32(header.subarray(16), crc);
+  crc = crc32(records.bytes, crc);
+  header.writeUInt32LE(crc, 12);
+  return header;
+}
+
+/** A whole stored batch in one buffer. */
+export function encodeBatch(stamp: BatchStamp, records: EncodedRecords): Buffer {
+  return Buffer.concat([encodeBatchHeader(stamp, records), records.bytes]);
+}
+
+/**
+ * Reads a batch header at `pos`. Returns null when fewer than 46 bytes remain (a torn tail).
+ * Does not check the CRC; see `verifyBatch`.
+ */
+export function decodeBatchHeader(buf: Buffer, pos = 0): BatchHeader | null {
+  if (pos + BATCH_HEADER_BYTES > buf.length) return null;
+  const epoch = buf.readUInt16LE(pos + 40);
+  const sequence = buf.readInt32LE(pos + 42);
+  return {
+    baseOffset: readU64(buf, pos),
+    totalBytes: BATCH_PREFIX_BYTES + buf.readUInt32LE(pos + 8),
+    crc: buf.readUInt32LE(pos + 12),
+    magic: buf[pos + 16]!,
+    recordCount: buf.readUInt32LE(pos + 20),
+    timestamp: readU64(buf, pos + 24),
+    producerId: readU64(buf, pos + 32),
+    producerEpoch: epoch === NO_EPOCH ? null : epoch,
+    baseSequence: sequence === -1 ? null : sequence,
+  };
+}
+
+/** Computes the CRC a batch must carry; `batch` is exactly one whole batch. */
+export function computeBatchCrc(batch: Buffer): number {
+  return crc32(batch.subarray(16), crc32(batch.subarray(0, 12)));
+}
+
+/**
+ * True when `batch` (exactly one whole batch) is intact: known magic, sane header, matching CRC.
+ * Stored bytes are untrusted on read; a batch that fails this is never served.
+ */
+export function verifyBatch(batch: Buffer): boolean {
+  const header = decodeBatchHeader(batch);
+  if (header === null || header.totalBytes !== batch.length) return false;
+  if (header.magic !== BATCH_MAGIC || Number.isNaN(header.baseOffset) || Number.isNaN(header.timestamp)) return false;
+  return computeBatchCrc(batch) === header.crc;
+}
+
+/** Decodes the records of one whole, verified batch. */
+export function decodeRecords(batch: Buffer): LogRecord[] {
+  const header = decodeBatchHeader(batch);
+  if (header === null) throw invalid('batch shorter than its header');
+  const records = new Array<LogRecord>(header.recordCount);
+  let pos = BATCH_HEADER_BYTES;
+  for (let i = 0; i < header.recordCount; i++) {
+    const length = batch.readUInt32LE(pos);
+    const end = pos + 4 + length;
+    let at = pos + 5;
+    const [key, afterKey] = readBytes(batch, at);
+    const [value, afterValue] = readBytes(batch, afterKey);
+    at = afterValue;
+    const headerCount = batch.readUInt16LE(at);
+    at += 2;
+    const headers: RecordHeader[] = [];
+    for (let h = 0; h < headerCount; h++) {
+      const nameLength = batch.readUInt16LE(at);
+      const name = batch.toString('utf8', at + 2, at + 2 + nameLength);
+      const [headerValue, next] = readBytes(batch, at + 2 + nameLength);
+      headers.push({ name, value: headerValue });
+      at = next;
+    }
+    records[i] = { offset: header.baseOffset + i, timestamp: header.timestamp, key, value, headers };
+    pos = end;
+  }
+  return records;
+}
+
+function readBytes(buf: Buffer, at: number): [Buffer | null, number] {
+  const length = buf.readInt32LE(at);
+  if (length === -1) return [null, at + 4];
+  return [buf.subarray(at + 4, at + 4 + length), at + 4 + length];
+}
+
+/** The records section of a whole batch (a view, not a copy). */
+export function recordsOf(batch: Buffer): EncodedRecords {
+  const header = decodeBatchHeader(batch);
+  if (header === null) throw invalid('batch shorter than its header');
+  return { count: header.recordCount, bytes: batch.subarray(BATCH_HEADER_BYTES, header.totalBytes) };
+}
