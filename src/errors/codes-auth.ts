@@ -53,6 +53,11 @@ export const authErrors = {
     message: 'The token is bound to another client certificate',
   },
   SEALBUS_ERR_AUTH_TOKEN_REVOKED: { status: 401, retriable: false, message: 'The token has been revoked' },
+  SEALBUS_ERR_AUTH_TOKEN_HEADER: {
+    status: 401,
+    retriable: false,
+    message: 'The token header carries "{header}"; sealbus takes keys only from configured issuers, never from the token',
+  },
   SEALBUS_ERR_AUTH_KEYS_UNAVAILABLE: {
     status: 503,
     retriable: true,
@@ -62,6 +67,16 @@ export const authErrors = {
     status: 403,
     retriable: false,
     message: 'The new token names another principal than the session ({reason})',
+  },
+  SEALBUS_ERR_AUTH_MATERIAL_INVALID: {
+    status: 500,
+    retriable: false,
+    message: 'Cannot use {file}: {reason}',
+  },
+  SEALBUS_ERR_AUTH_FILE_EXISTS: {
+    status: 409,
+    retriable: false,
+    message: '{file} already exists; sealbus never overwrites a key or certificate (move it away first)',
   },
   SEALBUS_ERR_FORBIDDEN: { status: 403, retriable: false, message: '{principal} may not {action} {resource}' },
 } as const satisfies ErrorTable;

@@ -21,6 +21,8 @@ export interface TopicConfig {
   readonly retentionBytes: number | null;
   /** Largest encoded record (key + value + headers) accepted. */
   readonly maxRecordBytes: number;
+  /** Largest records section (what one append carries, before the 46-byte batch header) accepted. */
+  readonly maxBatchBytes: number;
   /** Roll the active segment once it reaches this size. */
   readonly segmentBytes: number;
   readonly fsync: FsyncPolicy;
@@ -103,7 +105,18 @@ export interface CommittedOffset {
 }
 
 export interface RecoveryProblem {
-  readonly kind: 'torn-tail' | 'corrupt-batch' | 'index-rebuilt' | 'orphan-file' | 'incomplete-delete';
+  readonly kind:
+    | 'torn-tail'
+    | 'corrupt-batch'
+    | 'index-rebuilt'
+    | 'orphan-file'
+    | 'incomplete-delete'
+    /** `log check` only: an index file that recovery would rebuild. */
+    | 'index-damaged'
+    /** Offsets missing between segments, or lost below a clean checkpoint. */
+    | 'offset-gap'
+    /** A topic.json, checkpoint or journal that cannot be read. */
+    | 'invalid-metadata';
   readonly topic: string;
   readonly partition: number;
   readonly segment: string;

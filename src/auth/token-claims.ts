@@ -1,0 +1,102 @@
+import type { JWTPayload } from 'jose';
+import { SealbusError } from '../errors/index.js';
+import { isPrintableName } from './text.js';
+import type { CertificateIdentity, IssuerTrust, TokenIdentity } from './types.js';
+
+/** A token whose signature and claims were verified once; cached, then re-checked per request. */
+export interface VerifiedToken {
+  readonly identity: TokenIdentity;
+  readonly trust: IssuerTrust;
+  /** `cnf.x5t#S256`, or null for an unbound token. */
+  readonly thumbprint: string | null;
+  /** NumericDate seconds, as in the token. */
+  readonly exp: number;
+  readonly nbf: number | undefined;
+  readonly iat: number | undefined;
+}
+
+export interface TimeRules {
+  readonly clockToleranceSec: number;
+  readonly maxTokenAgeSec: number | null;
+}
+
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
+
+function invalidClaims(reason: string): SealbusError {
+  return new SealbusError('SEALBUS_ERR_AUTH_TOKEN_CLAIMS', { reason });
+}
+
+function stringList(value: unknown, claim: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string' && isPrintableName(item))) {
+    throw invalidClaims(`"${claim}" must be an array of names`);
+  }
+  return [...value];
+}
+
+function scopesOf(payload: JWTPayload): string[] {
+  // RFC 8693/9068 "scope" is one space-separated string; some issuers (Okta, Entra) send "scp" as an array.
+  if (payload.scope !== undefined) {
+    if (typeof payload.scope !== 'string') throw invalidClaims('"scope" must be a space-separated string');
+    return payload.scope.split(' ').filter((scope) => scope !== '');
+  }
+  return stringList(payload.scp, 'scp');
+}
+
+function thumbprintOf(payload: JWTPayload): string | null {
+  const cnf = payload.cnf;
+  if (cnf === undefined) return null;
+  const thumbprint = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>)['x5t#S256'] : undefined;
+  // A confirmation this broker cannot check (DPoP "jkt", a raw "jwk") must not pass as unbound.
+  if (typeof thumbprint !== 'string') throw invalidClaims('"cnf" must hold "x5t#S256" (certificate binding, RFC 8705)');
+  if (!THUMBPRINT.test(thumbprint)) throw invalidClaims('"cnf.x5t#S256" must be a base64url SHA-256 thumbprint');
+  return thumbprint;
+}
+
+/** Reads what sealbus uses from verified claims; anything malformed is SEALBUS_ERR_AUTH_TOKEN_CLAIMS. */
+export function readVerifiedClaims(payload: JWTPayload, trust: IssuerTrust): VerifiedToken {
+  const { sub, jti, exp, nbf, iat } = payload;
+  if (typeof sub !== 'string' || !isPrintableName(sub)) throw invalidClaims('"sub" must be a printable name of at most 256 characters');
+  if (jti !== undefined && (typeof jti !== 'string' || jti === '')) throw invalidClaims('"jti" must be a non-empty string');
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalidClaims('the "exp" claim is missing');
+  const thumbprint = thumbprintOf(payload);
+  const identity: TokenIdentity = Object.freeze({
+    principal: `${trust.subjectPrefix ?? ''}${sub}`,
+    issuer: trust.issuer,
+    subject: sub,
+    jti: jti ?? null,
+    expiresAt: exp * 1000,
+    issuedAt: typeof iat === 'number' ? iat * 1000 : null,
+    groups: Object.freeze(stringList(payload[trust.groupsClaim ?? 'groups'], trust.groupsClaim ?? 'groups')),
+    scopes: Object.freeze(scopesOf(payload)),
+    bound: thumbprint !== null,
+  });
+  return { identity, trust, thumbprint, exp, nbf: typeof nbf === 'number' ? nbf : undefined, iat: typeof iat === 'number' ? iat : undefined };
+}
+
+/**
+ * The time checks jose applied at verification, repeated with the current clock for every use of
+ * a cached token (same arithmetic as jose, in NumericDate seconds).
+ */
+export function checkTokenTimes(token: VerifiedToken, nowMs: number, rules: TimeRules): void {
+  const now = Math.floor(nowMs / 1000);
+  const tolerance = rules.clockToleranceSec;
+  if (token.exp <= now - tolerance) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_EXPIRED');
+  if (token.nbf !== undefined && token.nbf > now + tolerance) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_NOT_YET_VALID');
+  if (rules.maxTokenAgeSec !== null && token.iat !== undefined) {
+    const age = now - token.iat;
+    if (age - tolerance > rules.maxTokenAgeSec) {
+      throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_TOO_OLD', { maxAge: `${rules.maxTokenAgeSec} seconds` });
+    }
+    if (age < -tolerance) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_NOT_YET_VALID');
+  }
+}
+
+/** RFC 8705: a bound token is usable only over the certificate it names. */
+export function checkTokenBinding(token: VerifiedToken, certificate: CertificateIdentity): void {
+  if (token.thumbprint === null) {
+    if (token.trust.requireBinding) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_UNBOUND', { iss: JSON.stringify(token.trust.issuer) });
+    return;
+  }
+  if (token.thumbprint !== certificate.fingerprint256) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_BINDING');
+}

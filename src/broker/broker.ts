@@ -1,0 +1,290 @@
+import { SealbusError } from '../errors/index.js';
+import {
+  assertTopicName,
+  encodeRecords,
+  type AppendResult,
+  type EncodedRecords,
+  type LogStore,
+  type PartitionState,
+  type ProducerStamp,
+  type ReadResult,
+  type RecordInput,
+  type TopicConfigInput,
+  type TopicDescription,
+} from '../log/index.js';
+import { partitionForKey } from '../log/partitioner.js';
+import { describeResource, type Action, type Actor, type Authorizer, type Resource } from './access.js';
+import { Subscription, type SubscriptionOptions } from './subscription.js';
+
+export interface BrokerLimits {
+  readonly maxRecordsPerBatch: number;
+  /** Largest records section of one batch. */
+  readonly maxBatchBytes: number;
+  readonly fetchMaxBytes: number;
+  readonly longPollMaxMs: number;
+}
+
+export interface BrokerOptions {
+  readonly store: LogStore;
+  readonly authorizer: Authorizer;
+  readonly limits: BrokerLimits;
+  /** Settings applied to new topics where the request is silent. */
+  readonly topicDefaults?: Partial<TopicConfigInput>;
+}
+
+export interface CreateTopicInput {
+  readonly name: string;
+  readonly partitions?: number;
+  readonly retentionMs?: number | null;
+  readonly retentionBytes?: number | null;
+  readonly maxRecordBytes?: number;
+  readonly segmentBytes?: number;
+}
+
+/** A record produced through the HTTP API: the broker picks the partition when none is given. */
+export interface ProduceRecord extends RecordInput {
+  readonly partition?: number;
+}
+
+export type StartPosition =
+  | { readonly kind: 'offset'; readonly offset: number }
+  | { readonly kind: 'earliest' }
+  | { readonly kind: 'latest' }
+  | { readonly kind: 'timestamp'; readonly timestamp: number };
+
+/**
+ * The broker service: topics, produce, fetch and subscriptions, with one authorization decision per
+ * request or batch. It knows nothing of HTTP or WebSocket; `src/server` adapts transports onto it.
+ * Authorization comes before existence checks, so a client cannot learn which topics exist by
+ * probing names it may not see.
+ */
+export class Broker {
+  readonly store: LogStore;
+  readonly limits: BrokerLimits;
+  readonly #authorizer: Authorizer;
+  readonly #topicDefaults: Partial<TopicConfigInput>;
+  readonly #roundRobin = new Map<string, number>();
+
+  constructor(options: BrokerOptions) {
+    this.store = options.store;
+    this.limits = options.limits;
+    this.#authorizer = options.authorizer;
+    this.#topicDefaults = options.topicDefaults ?? {};
+  }
+
+  /** Throws SEALBUS_ERR_FORBIDDEN unless `actor` may do `action` on `resource`. */
+  authorize(actor: Actor, action: Action, resource: Resource): void {
+    const decision = this.#authorizer.authorize(actor, action, resource);
+    if (!decision.allowed) {
+      throw new SealbusError(
+        'SEALBUS_ERR_FORBIDDEN',
+        { principal: actor.name, action, resource: describeResource(resource) },
+        { details: { action, rule: decision.rule } },
+      );
+    }
+  }
+
+  #topic(actor: Actor, action: Action, name: string): void {
+    assertTopicName(name);
+    this.authorize(actor, action, { kind: 'topic', name });
+  }
+
+  async createTopic(actor: Actor, input: CreateTopicInput): Promise<TopicDescription> {
+    this.#topic(actor, 'create', input.name);
+    const config: TopicConfigInput = {
+      ...this.#topicDefaults,
+      partitions: input.partitions ?? this.#topicDefaults.partitions ?? 1,
+      ...(input.retentionMs !== undefined && { retentionMs: input.retentionMs }),
+      ...(input.retentionBytes !== undefined && { retentionBytes: input.retentionBytes }),
+      ...(input.maxRecordBytes !== undefined && { maxRecordBytes: input.maxRecordBytes }),
+      ...(input.segmentBytes !== undefined && { segmentBytes: input.segmentBytes }),
+    };
+    return this.store.createTopic(input.name, config);
+  }
+
+  /** Lists only the topics the actor may describe. */
+  async listTopics(actor: Actor): Promise<TopicDescription[]> {
+    const topics = await this.store.listTopics();
+    return topics.filter((t) => this.#authorizer.authorize(actor, 'describe', { kind: 'topic', name: t.name }).allowed);
+  }
+
+  async describeTopic(actor: Actor, name: string): Promise<TopicDescription> {
+    this.#topic(actor, 'describe', name);
+    return this.store.describeTopic(name);
+  }
+
+  async deleteTopic(actor: Actor, name: string): Promise<void> {
+    this.#topic(actor, 'delete', name);
+    await this.store.deleteTopic(name);
+  }
+
+  /** What a producer needs to route records: the partition count and the record size limit. */
+  metadata(actor: Actor, name: string): { partitions: number; maxRecordBytes: number } {
+    this.#topic(actor, 'describe', name);
+    const config = this.store.topicConfig(name);
+    return { partitions: config.partitions, maxRecordBytes: config.maxRecordBytes };
+  }
+
+  async initProducer(actor: Actor, name: string | null): Promise<{ producerId: number; epoch: number }> {
+    this.authorize(actor, 'produce', { kind: 'cluster' });
+    // Producer names are scoped by principal so that nobody can fence another principal's producer.
+    return this.store.initProducer(name === null || name === '' ? null : `${actor.name}\u0000${name}`);
+  }
+
+  /** Appends one batch (as sent over WebSocket); resolves once it is durable. */
+  async produceBatch(
+    actor: Actor,
+    topic: string,
+    partition: number,
+    records: EncodedRecords,
+    producer?: ProducerStamp,
+  ): Promise<AppendResult> {
+    this.#topic(actor, 'produce', topic);
+    this.#checkBatchLimits(records);
+    return this.store.append(topic, partition, producer === undefined ? { records } : { records, producer });
+  }
+
+  #checkBatchLimits(records: EncodedRecords): void {
+    if (records.count > this.limits.maxRecordsPerBatch) {
+      throw new SealbusError('SEALBUS_ERR_BATCH_TOO_LARGE', {
+        size: `${records.count} records`,
+        limit: `${this.limits.maxRecordsPerBatch} records`,
+      });
+    }
+    if (records.bytes.length > this.limits.maxBatchBytes) {
+      throw new SealbusError('SEALBUS_ERR_BATCH_TOO_LARGE', {
+        size: `${records.bytes.length} bytes`,
+        limit: `${this.limits.maxBatchBytes} bytes`,
+      });
+    }
+  }
+
+  /**
+   * Appends records produced through the HTTP API: routed by explicit partition, else by key
+   * (murmur2, as Kafka), else round-robin; one batch per partition, appended concurrently.
+   * Returns each record's partition and offset, in the order given.
+   */
+  async produceRecords(actor: Actor, topic: string, records: readonly ProduceRecord[]): Promise<{ partition: number; offset: number }[]> {
+    this.#topic(actor, 'produce', topic);
+    const { partitions } = this.store.topicConfig(topic);
+    const groups = new Map<number, { indexes: number[]; records: RecordInput[] }>();
+    records.forEach((record, index) => {
+      const partition = this.#route(topic, record, partitions);
+      let group = groups.get(partition);
+      if (group === undefined) groups.set(partition, (group = { indexes: [], records: [] }));
+      group.indexes.push(index);
+      group.records.push(record);
+    });
+    const placed = new Array<{ partition: number; offset: number }>(records.length);
+    await Promise.all(
+      [...groups].map(async ([partition, group]) => {
+        const encoded = encodeRecords(group.records);
+        this.#checkBatchLimits(encoded);
+        const result = await this.store.append(topic, partition, { records: encoded });
+        group.indexes.forEach((index, i) => (placed[index] = { partition, offset: result.baseOffset + i }));
+      }),
+    );
+    return placed;
+  }
+
+  #route(topic: string, record: ProduceRecord, partitions: number): number {
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= partitions) {
+        throw new SealbusError('SEALBUS_ERR_PARTITION_NOT_FOUND', { topic, partition: record.partition, partitions });
+      }
+      return record.partition;
+    }
+    if (record.key !== undefined && record.key !== null) return partitionForKey(record.key, partitions);
+    const next = this.#roundRobin.get(topic) ?? 0;
+    this.#roundRobin.set(topic, (next + 1) % partitions);
+    return next % partitions;
+  }
+
+  /**
+   * Reads from an offset; when nothing is there yet, waits up to `waitMs` (capped by the long-poll
+   * limit) for data to arrive, without polling.
+   */
+  async fetch(
+    actor: Actor,
+    topic: string,
+    partition: number,
+    offset: number,
+    options: { maxBytes?: number; maxRecords?: number; waitMs?: number; signal?: AbortSignal } = {},
+  ): Promise<ReadResult> {
+    this.#topic(actor, 'consume', topic);
+    const readOptions = {
+      maxBytes: Math.min(options.maxBytes ?? this.limits.fetchMaxBytes, this.limits.fetchMaxBytes),
+      ...(options.maxRecords !== undefined && { maxRecords: options.maxRecords }),
+    };
+    const first = await this.store.read(topic, partition, offset, readOptions);
+    const waitMs = Math.min(options.waitMs ?? 0, this.limits.longPollMaxMs);
+    if (first.batches.length > 0 || waitMs <= 0) return first;
+    const timeout = AbortSignal.timeout(waitMs);
+    const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
+    try {
+      await this.store.waitForData(topic, partition, offset, signal);
+    } catch (err) {
+      if (!signal.aborted) throw err;
+      return first;
+    }
+    return this.store.read(topic, partition, offset, readOptions);
+  }
+
+  async offsetForTimestamp(actor: Actor, topic: string, partition: number, timestamp: number): Promise<number> {
+    this.#topic(actor, 'consume', topic);
+    return this.store.offsetForTimestamp(topic, partition, timestamp);
+  }
+
+  /** Turns a start position into an offset. */
+  async resolveStart(topic: string, partition: number, start: StartPosition): Promise<number> {
+    switch (start.kind) {
+      case 'offset':
+        return start.offset;
+      case 'timestamp':
+        return this.store.offsetForTimestamp(topic, partition, start.timestamp);
+      case 'earliest':
+      case 'latest': {
+        const state = await this.#partitionState(topic, partition);
+        return start.kind === 'earliest' ? state.logStartOffset : state.highWatermark;
+      }
+    }
+  }
+
+  async #partitionState(topic: string, partition: number): Promise<PartitionState> {
+    const description = await this.store.describeTopic(topic);
+    const state = description.partitions[partition];
+    if (state === undefined) {
+      throw new SealbusError('SEALBUS_ERR_PARTITION_NOT_FOUND', { topic, partition, partitions: description.partitions.length });
+    }
+    return state;
+  }
+
+  /**
+   * Prepares pushing a partition to a consumer (call `start()` on the result once the client knows
+   * the subscription). Authorization is checked here and by `gate` before each push.
+   */
+  async subscribe(
+    actor: Actor,
+    options: Omit<SubscriptionOptions, 'store' | 'offset' | 'maxReadBytes'> & { start: StartPosition },
+  ): Promise<{ subscription: Subscription; startOffset: number; highWatermark: number }> {
+    this.#topic(actor, 'consume', options.topic);
+    const startOffset = await this.resolveStart(options.topic, options.partition, options.start);
+    const state = await this.#partitionState(options.topic, options.partition);
+    if (startOffset < state.logStartOffset || startOffset > state.highWatermark) {
+      throw new SealbusError('SEALBUS_ERR_OFFSET_OUT_OF_RANGE', {
+        offset: startOffset,
+        topic: options.topic,
+        partition: options.partition,
+        logStartOffset: state.logStartOffset,
+        highWatermark: state.highWatermark,
+      });
+    }
+    const subscription = new Subscription({
+      ...options,
+      store: this.store,
+      offset: startOffset,
+      maxReadBytes: this.limits.fetchMaxBytes,
+    });
+    return { subscription, startOffset, highWatermark: state.highWatermark };
+  }
+}

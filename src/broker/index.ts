@@ -1,0 +1,3 @@
+export { AdminOnlyAuthorizer, describeResource, type Action, type Actor, type Authorizer, type Decision, type Resource } from './access.js';
+export { Broker, type BrokerLimits, type BrokerOptions, type CreateTopicInput, type ProduceRecord, type StartPosition } from './broker.js';
+export { Subscription, type SubscriptionOptions } from './subscription.js';

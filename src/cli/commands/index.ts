@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import { register as certs } from './certs.js';
+import { register as dev } from './dev.js';
+import { register as serve } from './serve.js';
+
+/** Every verb of the CLI: each file exports one `register(program)`. Add new verbs here. */
+export const commands: ReadonlyArray<(program: Command) => void> = [dev, serve, certs];

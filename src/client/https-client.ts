@@ -1,0 +1,120 @@
+import { Agent, request as httpsRequest } from 'node:https';
+import { SealbusError, isErrorCode, type ErrorCode } from '../errors/index.js';
+import { brokerOrigin, resolveCredential, resolveTlsMaterial, type ConnectionOptions, type TlsMaterial } from './connection-options.js';
+
+export interface HttpResponse {
+  readonly status: number;
+  /** Parsed JSON, or null for an empty body. */
+  readonly body: unknown;
+}
+
+/** JSON over HTTPS to the broker; the seam `Admin` is tested through. */
+export interface HttpClient {
+  request(method: string, path: string, body?: unknown): Promise<HttpResponse>;
+  close(): void;
+}
+
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** When an error body is not the catalog's `{code, message}` (a proxy in between), go by the status. */
+const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
+  404: 'SEALBUS_ERR_NOT_FOUND',
+  413: 'SEALBUS_ERR_REQUEST_TOO_LARGE',
+  503: 'SEALBUS_ERR_UNAVAILABLE',
+  504: 'SEALBUS_ERR_TIMEOUT',
+};
+
+/** Rebuilds the error of a failed response: the catalog code from the body, else one by status. */
+export function errorFromResponse(status: number, body: unknown): SealbusError {
+  if (typeof body === 'object' && body !== null) {
+    const { code, message, details } = body as { code?: unknown; message?: unknown; details?: unknown };
+    if (typeof code === 'string' && typeof message === 'string') {
+      const wire = typeof details === 'object' && details !== null ? { code, message, details: details as Record<string, unknown> } : { code, message };
+      return SealbusError.fromWire(wire);
+    }
+  }
+  const code = CODE_BY_STATUS[status];
+  const message = `The broker answered HTTP ${status} without an error body`;
+  return SealbusError.fromWire({ code: code !== undefined && isErrorCode(code) ? code : 'SEALBUS_ERR_INTERNAL', message });
+}
+
+function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
+  return String(a.ca ?? '') === String(b.ca ?? '') && String(a.cert) === String(b.cert) && String(a.key) === String(b.key);
+}
+
+/**
+ * The HTTPS client of `ConnectionOptions`: mutual TLS through a keep-alive agent, the bearer token
+ * on every request. Credentials are resolved per request, and a new agent replaces the old one
+ * when the TLS material rotated, so long-lived admin clients keep working across rotations.
+ */
+export function httpsClient(connection: ConnectionOptions, options: { timeoutMs?: number } = {}): HttpClient {
+  const origin = brokerOrigin(connection.url);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let agent: { material: TlsMaterial; agent: Agent } | null = null;
+
+  const agentFor = (material: TlsMaterial): Agent => {
+    if (agent !== null && sameMaterial(agent.material, material)) return agent.agent;
+    agent?.agent.destroy();
+    agent = { material, agent: new Agent({ keepAlive: true, maxSockets: 8, ...material }) };
+    return agent.agent;
+  };
+
+  return {
+    async request(method, path, body) {
+      const [token, material] = await Promise.all([resolveCredential(connection.token), resolveTlsMaterial(connection)]);
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      return new Promise<HttpResponse>((resolve, reject) => {
+        const request = httpsRequest(
+          {
+            agent: agentFor(material),
+            protocol: 'https:',
+            hostname: origin.hostname.replace(/^\[|\]$/g, ''),
+            port: origin.port === '' ? 443 : Number(origin.port),
+            method,
+            path,
+            headers: {
+              authorization: `Bearer ${token}`,
+              accept: 'application/json',
+              ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
+            },
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            response.on('data', (chunk: Buffer) => {
+              size += chunk.length;
+              if (size > MAX_RESPONSE_BYTES) request.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
+              else chunks.push(chunk);
+            });
+            response.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              let parsed: unknown = null;
+              try {
+                parsed = text === '' ? null : JSON.parse(text);
+              } catch {
+                parsed = null; // judged by its status below
+              }
+              const status = response.statusCode ?? 0;
+              if (status >= 400) reject(errorFromResponse(status, parsed));
+              else resolve({ status, body: parsed });
+            });
+            response.on('error', (err) => reject(connectionError(err)));
+          },
+        );
+        request.setTimeout(timeoutMs, () =>
+          request.destroy(new SealbusError('SEALBUS_ERR_TIMEOUT', { ms: timeoutMs, what: `${method} ${path}` })),
+        );
+        request.on('error', (err) => reject(err instanceof SealbusError ? err : connectionError(err)));
+        request.end(payload);
+      });
+    },
+    close() {
+      agent?.agent.destroy();
+      agent = null;
+    },
+  };
+}
+
+function connectionError(err: Error): SealbusError {
+  return new SealbusError('SEALBUS_ERR_CONNECTION_CLOSED', { reason: err.message }, { cause: err });
+}

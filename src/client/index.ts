@@ -1,0 +1,17 @@
+/** The sealbus TypeScript SDK. */
+export { Admin, type AdminOptions, type CreateTopicInput, type TopicDescription } from './admin.js';
+export { DEFAULT_RETRY, backoffDelay, type RetryOptions } from './backoff.js';
+export {
+  connectionOptionsFromEnv,
+  resolveCredential,
+  webSocketUrl,
+  type ConnectionOptions,
+  type Credential,
+  type Pem,
+} from './connection-options.js';
+export { Consumer, type Assignment, type ConsumerOptions, type StartAt } from './consumer.js';
+export { Producer, type ProducerOptions } from './producer.js';
+export type { BytesInput, ConsumedRecord, ProducerRecord, RecordMetadata } from './records.js';
+export type { ConnectionEvents, FrameConnection, Transport } from './transport.js';
+export { transportFor, webSocketTransport, type WebSocketTransportOptions } from './websocket-transport.js';
+export { SealbusError, isSealbusError, type ErrorCode } from '../errors/index.js';

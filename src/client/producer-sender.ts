@@ -1,0 +1,191 @@
+import { SealbusError } from '../errors/index.js';
+import type { ProducerStamp } from '../log/types.js';
+import { asSealbusError, backoffDelay, type RetryOptions } from './backoff.js';
+import { PartitionPipeline } from './partition-pipeline.js';
+import type { ProducerBatch } from './producer-batch.js';
+import type { Session } from './session.js';
+import type { SessionSource } from './session-source.js';
+
+export interface SenderOptions {
+  readonly idempotent: boolean;
+  /** INIT_PRODUCER name: '' for an anonymous producer. */
+  readonly name: string;
+  readonly maxInFlight: number;
+  readonly maxInFlightPerPartition: number;
+  readonly retry: RetryOptions;
+  readonly deliveryTimeoutMs: number;
+  readonly random: () => number;
+  readonly clock: () => number;
+}
+
+/**
+ * Sends closed batches over the shared session: several in flight, per-partition order kept
+ * through retries (see PartitionPipeline), backoff only after retriable errors, a new session
+ * when the last one closed. With `idempotent`, every batch carries the producer stamp, so a retry
+ * of a batch the broker already stored is acknowledged, not stored twice.
+ */
+export class ProducerSender {
+  readonly #pipelines = new Map<string, PartitionPipeline>();
+  readonly #sessions: SessionSource;
+  readonly #options: SenderOptions;
+  #inFlight = 0;
+  #producer: { producerId: number; epoch: number } | null = null;
+  #pumping = false;
+  #pumpAgain = false;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #retryTimerAt = Number.POSITIVE_INFINITY;
+  #connectAttempts = 0;
+  #fatal: SealbusError | null = null;
+
+  constructor(sessions: SessionSource, options: SenderOptions) {
+    this.#sessions = sessions;
+    this.#options = options;
+  }
+
+  /** Set once the producer can no longer send (fenced by a newer instance): every send fails with it. */
+  get fatalError(): SealbusError | null {
+    return this.#fatal;
+  }
+
+  enqueue(batch: ProducerBatch): void {
+    if (this.#fatal !== null) {
+      batch.reject(this.#fatal);
+      return;
+    }
+    const key = `${batch.partition}:${batch.topic}`;
+    let pipeline = this.#pipelines.get(key);
+    if (pipeline === undefined) this.#pipelines.set(key, (pipeline = new PartitionPipeline()));
+    pipeline.enqueue(batch);
+    this.#pump();
+  }
+
+  stop(): void {
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+  }
+
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    this.#pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.#pumpAgain = false;
+          await this.#sendReady();
+        } while (this.#pumpAgain);
+      } finally {
+        this.#pumping = false;
+      }
+    })();
+  }
+
+  async #sendReady(): Promise<void> {
+    const pipelines = [...this.#pipelines.values()].filter((pipeline) => pipeline.queue.length > 0);
+    if (pipelines.length === 0 || this.#inFlight >= this.#options.maxInFlight) return;
+    let session: Session;
+    try {
+      session = await this.#sessions.get();
+      await this.#ensureProducerId(session, pipelines);
+      this.#connectAttempts = 0;
+    } catch (err) {
+      this.#connectionFailed(asSealbusError(err));
+      return;
+    }
+    const now = this.#options.clock();
+    let nextRetry = Number.POSITIVE_INFINITY;
+    for (const pipeline of pipelines) {
+      while (this.#inFlight < this.#options.maxInFlight) {
+        const batch = pipeline.takeNext(now, this.#options.maxInFlightPerPartition);
+        if (batch === null) break;
+        this.#send(session, pipeline, batch);
+      }
+      if (pipeline.queue.length > 0 && pipeline.retryAt > now) nextRetry = Math.min(nextRetry, pipeline.retryAt);
+    }
+    if (Number.isFinite(nextRetry)) this.#scheduleRetry(nextRetry);
+  }
+
+  async #ensureProducerId(session: Session, pipelines: readonly PartitionPipeline[]): Promise<void> {
+    if (!this.#options.idempotent) return;
+    const rollover = this.#producer !== null && pipelines.some((pipeline) => pipeline.needsNewEpoch);
+    if (this.#producer !== null && !rollover) return;
+    // A new epoch restarts every partition's sequence, so it waits until nothing is in flight.
+    if (rollover && (this.#inFlight > 0 || [...this.#pipelines.values()].some((pipeline) => pipeline.recovering))) return;
+    const reply = await session.request({ type: 'INIT_PRODUCER', name: this.#options.name });
+    this.#producer = { producerId: reply.producerId, epoch: reply.epoch };
+    for (const pipeline of this.#pipelines.values()) pipeline.resetSequences();
+  }
+
+  #send(session: Session, pipeline: PartitionPipeline, batch: ProducerBatch): void {
+    this.#inFlight++;
+    const stamp: ProducerStamp | null =
+      this.#producer === null ? null : { ...this.#producer, baseSequence: batch.sequence };
+    session
+      .request({ type: 'PRODUCE', topic: batch.topic, partition: batch.partition, producer: stamp, records: batch.encoded! })
+      .then(
+        (ack) => {
+          pipeline.acked(batch);
+          batch.resolve(ack.baseOffset, ack.timestamp);
+        },
+        (err: unknown) => this.#batchFailed(pipeline, batch, asSealbusError(err)),
+      )
+      .finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+  }
+
+  #batchFailed(pipeline: PartitionPipeline, batch: ProducerBatch, error: SealbusError): void {
+    // Behind a failed batch, SEQUENCE_GAP only says "not stored": resend, no backoff, no attempt used.
+    if (pipeline.recovering && error.code === 'SEALBUS_ERR_PRODUCER_SEQUENCE_GAP' && this.#fatal === null) {
+      pipeline.failed(batch, true);
+      return;
+    }
+    if (error.code === 'SEALBUS_ERR_PRODUCER_FENCED') this.#failAll(error);
+    const now = this.#options.clock();
+    const retriable =
+      error.retriable &&
+      this.#fatal === null &&
+      batch.attempts + 1 < this.#options.retry.maxAttempts &&
+      now - batch.createdAt < this.#options.deliveryTimeoutMs;
+    pipeline.failed(batch, retriable);
+    if (!retriable) {
+      batch.reject(error);
+      return;
+    }
+    batch.attempts++;
+    pipeline.retryAt = Math.max(pipeline.retryAt, now + backoffDelay(batch.attempts, this.#options.retry, this.#options.random));
+  }
+
+  #connectionFailed(error: SealbusError): void {
+    const now = this.#options.clock();
+    for (const pipeline of this.#pipelines.values()) {
+      const keep = pipeline.queue.filter((batch) => error.retriable && now - batch.createdAt < this.#options.deliveryTimeoutMs);
+      for (const batch of pipeline.queue) if (!keep.includes(batch)) batch.reject(error);
+      pipeline.queue.splice(0, pipeline.queue.length, ...keep);
+    }
+    if (!error.retriable) return;
+    this.#connectAttempts++;
+    this.#scheduleRetry(now + backoffDelay(this.#connectAttempts, this.#options.retry, this.#options.random));
+  }
+
+  #failAll(error: SealbusError): void {
+    this.#fatal = error;
+    for (const pipeline of this.#pipelines.values()) {
+      for (const batch of pipeline.queue.splice(0)) batch.reject(error);
+    }
+  }
+
+  #scheduleRetry(at: number): void {
+    if (this.#retryTimer !== null && this.#retryTimerAt <= at) return;
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimerAt = at;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.#retryTimerAt = Number.POSITIVE_INFINITY;
+      this.#pump();
+    }, Math.max(0, at - this.#options.clock()));
+  }
+}

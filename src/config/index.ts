@@ -1,0 +1,4 @@
+export { configFromObject, loadConfigFile } from './load.js';
+export { configSchema } from './schema.js';
+export { createAjv, describeSchemaError, firstProblem, type SchemaProblem } from './json-schema.js';
+export type { SealbusConfig } from './types.js';

@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { SealbusError } from '../errors/index.js';
+import { createAjv, firstProblem } from './json-schema.js';
+import { configSchema } from './schema.js';
+import type { SealbusConfig } from './types.js';
+
+/** A configuration file is small; anything larger is a mistake or an attack. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+const validate = createAjv({ useDefaults: true }).compile(configSchema);
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * Validates a configuration object (as parsed from YAML or JSON, or built in code), fills in the
+ * defaults, resolves relative paths against `baseDir`, and returns it frozen. An error names the
+ * source and the bad key.
+ */
+export function configFromObject(input: unknown, source: string, baseDir = process.cwd()): SealbusConfig {
+  const copy: unknown = input === undefined ? {} : structuredClone(input);
+  if (!validate(copy)) {
+    const problem = firstProblem(validate);
+    throw new SealbusError('SEALBUS_ERR_CONFIG_INVALID', {
+      file: source,
+      key: problem?.key ?? '(root)',
+      reason: problem?.reason ?? 'is invalid',
+    });
+  }
+  const config = copy as unknown as {
+    tls: Record<string, unknown>;
+    store: Record<string, unknown>;
+    auth: { localIssuer: Record<string, unknown> };
+  };
+  const absolute = (p: unknown): string => (isAbsolute(String(p)) ? String(p) : resolve(baseDir, String(p)));
+  for (const key of ['cert', 'key', 'ca', 'crl'] as const) {
+    if (config.tls[key] !== undefined) config.tls[key] = absolute(config.tls[key]);
+  }
+  config.store.dir = absolute(config.store.dir);
+  const issuer = config.auth.localIssuer;
+  issuer.keyDir = issuer.keyDir === undefined ? resolve(String(config.store.dir), 'issuer') : absolute(issuer.keyDir);
+  return deepFreeze({ source, ...(config as object) } as SealbusConfig);
+}
+
+/** Reads and validates `sealbus.yaml` (or `.json`). */
+export async function loadConfigFile(file: string): Promise<SealbusConfig> {
+  let text: string;
+  try {
+    const bytes = await readFile(file);
+    if (bytes.length > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
+    text = bytes.toString('utf8');
+  } catch (err) {
+    throw new SealbusError('SEALBUS_ERR_CONFIG_UNREADABLE', { file, reason: (err as Error).message });
+  }
+  let parsed: unknown;
+  try {
+    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, uniqueKeys: true });
+  } catch (err) {
+    throw new SealbusError('SEALBUS_ERR_CONFIG_UNREADABLE', { file, reason: (err as Error).message.split('\n')[0] });
+  }
+  return configFromObject(parsed ?? {}, file, dirname(resolve(file)));
+}

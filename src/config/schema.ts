@@ -1,0 +1,144 @@
+/**
+ * The configuration file schema (`sealbus serve --config sealbus.yaml`). Every key is documented
+ * in docs/configuration.md; a test keeps the two in step. Unknown keys are errors, so a typo never
+ * silently leaves a setting at its default.
+ */
+const positiveInt = { type: 'integer', minimum: 1 } as const;
+const path = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+
+export const configSchema = {
+  $id: 'https://sealbus.dev/schemas/config.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['tls', 'auth', 'store'],
+  properties: {
+    listen: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', minLength: 1, maxLength: 255, default: '127.0.0.1' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
+      },
+    },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cert', 'key', 'ca'],
+      properties: {
+        cert: path,
+        key: path,
+        ca: path,
+        crl: path,
+        minVersion: { enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2' },
+        watch: { type: 'boolean', default: true },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        audience: { type: 'string', minLength: 1, maxLength: 256, default: 'sealbus' },
+        allowCertificateOnly: { type: 'boolean', default: false },
+        identity: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            from: { enum: ['cn', 'dn'], default: 'cn' },
+          },
+        },
+        clockToleranceSec: { type: 'integer', minimum: 0, maximum: 300, default: 30 },
+        maxTokenAgeSec: { type: 'integer', minimum: 60, default: 2_592_000 },
+        algorithms: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { enum: ['EdDSA', 'ES256', 'ES384', 'PS256', 'RS256'] },
+          default: ['EdDSA', 'ES256'],
+        },
+        localIssuer: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            issuer: { type: 'string', minLength: 1, maxLength: 512, default: 'sealbus-local' },
+            keyDir: path,
+            requireBinding: { type: 'boolean', default: true },
+          },
+        },
+        issuers: {
+          type: 'array',
+          maxItems: 32,
+          default: [],
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['issuer', 'jwksUrl'],
+            properties: {
+              issuer: { type: 'string', minLength: 1, maxLength: 512 },
+              jwksUrl: { type: 'string', pattern: '^https://', maxLength: 2048 },
+              requireBinding: { type: 'boolean', default: false },
+              typ: { type: 'string', minLength: 1, maxLength: 128 },
+              groupsClaim: { type: 'string', minLength: 1, maxLength: 128, default: 'groups' },
+            },
+          },
+        },
+        admins: {
+          type: 'array',
+          maxItems: 256,
+          items: { type: 'string', minLength: 1, maxLength: 512 },
+          default: [],
+        },
+      },
+    },
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['dir'],
+      properties: {
+        kind: { enum: ['file'], default: 'file' },
+        dir: path,
+        retentionCheckMs: { ...positiveInt, default: 60_000 },
+      },
+    },
+    topicDefaults: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        partitions: { ...positiveInt, maximum: 4096, default: 1 },
+        retentionMs: { type: ['integer', 'null'], minimum: 1, default: null },
+        retentionBytes: { type: ['integer', 'null'], minimum: 1, default: null },
+        maxRecordBytes: { ...positiveInt, maximum: 8_388_608, default: 1_048_576 },
+        segmentBytes: { type: 'integer', minimum: 1_048_576, default: 134_217_728 },
+        fsync: { enum: ['always', 'interval'], default: 'always' },
+        fsyncIntervalMs: { ...positiveInt, maximum: 60_000, default: 1000 },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxBodyBytes: { ...positiveInt, default: 16_777_216 },
+        maxFrameBytes: { ...positiveInt, maximum: 67_108_864, default: 8_388_608 },
+        maxRecordsPerBatch: { ...positiveInt, maximum: 100_000, default: 10_000 },
+        maxInFlightPerSession: { ...positiveInt, maximum: 65_536, default: 1024 },
+        maxSubscriptionsPerSession: { ...positiveInt, maximum: 4096, default: 256 },
+        maxSessions: { ...positiveInt, default: 10_000 },
+        longPollMaxMs: { ...positiveInt, maximum: 300_000, default: 30_000 },
+        fetchMaxBytes: { ...positiveInt, default: 4_194_304 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      },
+    },
+  },
+} as const;

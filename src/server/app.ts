@@ -1,0 +1,80 @@
+import type { ServerOptions as HttpsOptions } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import websocket from '@fastify/websocket';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Broker } from '../broker/index.js';
+import type { SealbusConfig } from '../config/index.js';
+import type { RequestAuthenticator } from './context.js';
+import { installErrorHandling } from './errors.js';
+import { registerHealthRoutes, type Readiness } from './routes/health.js';
+import { registerRecordRoutes } from './routes/records.js';
+import { registerTopicRoutes } from './routes/topics.js';
+import { SessionRegistry } from './ws/registry.js';
+import { registerWebSocketRoute } from './ws/route.js';
+
+export interface AppDeps {
+  readonly broker: Broker;
+  readonly authenticator: RequestAuthenticator;
+  readonly limits: SealbusConfig['limits'];
+  readonly readiness: () => Readiness;
+  /** The local issuer's public keys, served at /.well-known/jwks.json. */
+  readonly jwks: () => { keys: readonly object[] };
+  /** TLS server options (certificate, CA, CRL); absent only for `inject()` tests, which never listen. */
+  readonly https?: HttpsOptions;
+  readonly logLevel?: SealbusConfig['log']['level'];
+  readonly clock?: () => number;
+}
+
+export interface SealbusApp {
+  readonly app: FastifyInstance;
+  readonly sessions: SessionRegistry;
+}
+
+/**
+ * Builds the broker's HTTP and WebSocket front door without listening. Every route authenticates
+ * in `onRequest`, before the body is read: a certificate always, a token unless the route says
+ * `auth: 'certificate'`. A WebSocket upgrade goes through the same hook, so a refused client gets
+ * a 401 with a code instead of a session.
+ */
+export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
+  const app = Fastify({
+    ...(deps.https !== undefined && { https: deps.https }),
+    bodyLimit: deps.limits.maxBodyBytes,
+    // Slow clients (slowloris) cannot hold a connection open forever.
+    connectionTimeout: 60_000,
+    requestTimeout: 30_000 + deps.limits.longPollMaxMs,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    logger: {
+      level: deps.logLevel ?? 'info',
+      // Credentials never reach the log, whatever a route or plugin decides to log.
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.key'], censor: '[redacted]' },
+    },
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
+  const clock = deps.clock ?? Date.now;
+  const sessions = new SessionRegistry(deps.limits.maxSessions);
+
+  app.decorateRequest('certificate', null);
+  app.decorateRequest('principal', null);
+  installErrorHandling(app, deps.limits);
+
+  app.addHook('onRequest', async (request) => {
+    const certificate = deps.authenticator.identify(request.raw.socket as TLSSocket);
+    request.certificate = certificate;
+    if (request.routeOptions.config.auth === 'certificate') return;
+    request.principal = await deps.authenticator.authenticate(certificate, request.headers.authorization);
+  });
+
+  await app.register(websocket, {
+    options: { maxPayload: deps.limits.maxFrameBytes, perMessageDeflate: false },
+  });
+  registerHealthRoutes(app, { readiness: deps.readiness, jwks: deps.jwks });
+  registerTopicRoutes(app, deps.broker);
+  registerRecordRoutes(app, deps.broker, deps.limits);
+  registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });
+  app.addHook('preClose', async () => sessions.closeAll(4503, 'SEALBUS_ERR_UNAVAILABLE'));
+  return { app, sessions };
+}

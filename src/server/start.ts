@@ -1,0 +1,182 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  Authenticator,
+  LocalIssuer,
+  TokenVerifier,
+  identifyClient,
+  loadTlsMaterial,
+  type IdentityMapping,
+  type IssuerTrust,
+  type TlsServerMaterial,
+} from '../auth/index.js';
+import { AdminOnlyAuthorizer, Broker, type Authorizer } from '../broker/index.js';
+import type { SealbusConfig } from '../config/index.js';
+import { FileLogStore, type LogStore, type RecoveryReport } from '../log/index.js';
+import { CLOSE_CODES } from '../protocol/index.js';
+import { buildApp } from './app.js';
+import type { RequestAuthenticator } from './context.js';
+
+export interface RunningBroker {
+  /** `https://host:port` as it listens (the real port when 0 was asked). */
+  readonly url: string;
+  readonly port: number;
+  readonly app: FastifyInstance;
+  readonly store: LogStore;
+  readonly issuer: LocalIssuer;
+  readonly recovery: RecoveryReport;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly clock?: () => number;
+  /** Replaces the interim admin-only rule (the policy engine plugs in here). */
+  readonly authorizer?: Authorizer;
+}
+
+/**
+ * Starts a broker from a validated configuration: opens (and recovers) the store, loads the TLS
+ * material and the token issuer, and listens on HTTPS. This is the one way a broker starts:
+ * `sealbus serve`, `sealbus dev` and the tests all come through here.
+ */
+export async function startBroker(config: SealbusConfig, options: StartOptions = {}): Promise<RunningBroker> {
+  const clock = options.clock ?? Date.now;
+  const defaults = config.topicDefaults;
+  const store = new FileLogStore({
+    dir: config.store.dir,
+    clock,
+    retentionCheckMs: config.store.retentionCheckMs,
+    defaults: {
+      partitions: defaults.partitions,
+      retentionMs: defaults.retentionMs,
+      retentionBytes: defaults.retentionBytes,
+      maxRecordBytes: defaults.maxRecordBytes,
+      segmentBytes: defaults.segmentBytes,
+      fsync: defaults.fsync === 'always' ? { mode: 'always' } : { mode: 'interval', intervalMs: defaults.fsyncIntervalMs },
+    },
+  });
+  const recovery = await store.open();
+  let material: TlsServerMaterial | undefined;
+  let app: FastifyInstance | undefined;
+  let stopWatching = (): void => {};
+  try {
+    material = await loadTlsMaterial({
+      certFile: config.tls.cert,
+      keyFile: config.tls.key,
+      caFile: config.tls.ca,
+      minVersion: config.tls.minVersion,
+      ...(config.tls.crl !== undefined && { crlFile: config.tls.crl }),
+    });
+    const issuer = await LocalIssuer.loadOrCreate(config.auth.localIssuer.keyDir!, {
+      issuer: config.auth.localIssuer.issuer,
+      now: clock,
+    });
+    // One mapping object for the server's life: identifyClient caches per connection by its identity.
+    const mapping: IdentityMapping = { from: config.auth.identity.from };
+    const authenticator = createRequestAuthenticator(config, material, mapping, issuer, clock);
+    const broker = new Broker({
+      store,
+      authorizer: options.authorizer ?? new AdminOnlyAuthorizer(config.auth.admins),
+      limits: {
+        maxRecordsPerBatch: config.limits.maxRecordsPerBatch,
+        maxBatchBytes: config.limits.maxFrameBytes,
+        fetchMaxBytes: config.limits.fetchMaxBytes,
+        longPollMaxMs: config.limits.longPollMaxMs,
+      },
+    });
+    const built = await buildApp({
+      broker,
+      authenticator,
+      limits: config.limits,
+      https: material.serverOptions(),
+      jwks: () => issuer.jwks(),
+      readiness: () => ({ ready: true, checks: { store: 'open', config: config.source } }),
+      logLevel: config.log.level,
+      clock,
+    });
+    app = built.app;
+    const tls = material;
+    const server = app.server as unknown as { setSecureContext(options: object): void };
+    if (config.tls.watch) {
+      stopWatching = tls.watch(
+        () => {
+          server.setSecureContext(tls.serverOptions());
+          // Live sessions are judged by the new CA bundle and CRL: a revoked or no longer trusted
+          // certificate loses its session now, not at its next reconnect.
+          const closed = built.sessions.closeWhere(
+            (session) => rejectionOf(() => identifyClient(session.tlsSocket, tls, mapping)) !== null,
+            CLOSE_CODES.AUTHENTICATION,
+            'SEALBUS_ERR_AUTH_CERT_REVOKED',
+          );
+          app?.log.info({ closedSessions: closed }, 'TLS material reloaded');
+        },
+        (err) => app?.log.warn({ code: (err as { code?: string }).code }, 'new TLS material refused; the previous one stays in use'),
+      );
+    }
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
+    const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+    const running = app;
+    return {
+      url: `https://${host}:${port}`,
+      port,
+      app: running,
+      store,
+      issuer,
+      recovery,
+      close: async () => {
+        stopWatching();
+        await running.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    stopWatching();
+    await app?.close();
+    await store.close();
+    throw err;
+  }
+}
+
+function rejectionOf(check: () => unknown): unknown {
+  try {
+    check();
+    return null;
+  } catch (err) {
+    return err;
+  }
+}
+
+function createRequestAuthenticator(
+  config: SealbusConfig,
+  material: TlsServerMaterial,
+  mapping: IdentityMapping,
+  issuer: LocalIssuer,
+  clock: () => number,
+): RequestAuthenticator {
+  const issuers: IssuerTrust[] = [
+    { issuer: issuer.issuer, jwks: () => issuer.jwks(), requireBinding: config.auth.localIssuer.requireBinding },
+    ...config.auth.issuers.map(
+      (external): IssuerTrust => ({
+        issuer: external.issuer,
+        jwks: { url: external.jwksUrl },
+        requireBinding: external.requireBinding,
+        typ: external.typ ?? null,
+        groupsClaim: external.groupsClaim,
+      }),
+    ),
+  ];
+  const verifier = new TokenVerifier({
+    issuers,
+    audience: config.auth.audience,
+    algorithms: [...config.auth.algorithms],
+    clockToleranceSec: config.auth.clockToleranceSec,
+    maxTokenAgeSec: config.auth.maxTokenAgeSec,
+    now: clock,
+  });
+  const authenticator = new Authenticator({ verifier, allowCertificateOnly: config.auth.allowCertificateOnly });
+  return {
+    identify: (socket) => identifyClient(socket, material, mapping),
+    authenticate: (certificate, authorization) => authenticator.authenticate({ certificate, authorization }),
+  };
+}

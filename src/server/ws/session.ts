@@ -1,0 +1,270 @@
+import type { TLSSocket } from 'node:tls';
+import type { WebSocket } from 'ws';
+import type { CertificateIdentity, Principal } from '../../auth/index.js';
+import type { Broker, Subscription } from '../../broker/index.js';
+import type { SealbusConfig } from '../../config/index.js';
+import { SealbusError, isSealbusError } from '../../errors/index.js';
+import {
+  CLOSE_CODES,
+  decodeClientFrame,
+  encodeFrame,
+  type BrokerFrame,
+  type ClientFrame,
+  type FrameLimits,
+  type SubscribeFrame,
+} from '../../protocol/index.js';
+import type { RequestAuthenticator } from '../context.js';
+import type { LiveSession } from './registry.js';
+
+export interface SessionDeps {
+  readonly broker: Broker;
+  readonly authenticator: RequestAuthenticator;
+  readonly limits: SealbusConfig['limits'];
+  readonly frameLimits: FrameLimits;
+  readonly clock: () => number;
+  readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+/** Above this many queued bytes a subscription waits for the socket to drain before reading more. */
+const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
+/** Warn the client this long before its token expires (or at 80% of the remaining life if shorter). */
+const EXPIRY_WARNING_MS = 30_000;
+
+/**
+ * One client's WebSocket session: decodes frames, runs them through the broker as the session's
+ * principal, and pushes subscriptions under credit. The session dies with its token: nothing is
+ * delivered or accepted after expiry unless the client refreshed in-band first.
+ */
+export class Session implements LiveSession {
+  principal: Principal;
+  readonly certificate: CertificateIdentity;
+  readonly tlsSocket: TLSSocket;
+  readonly #socket: WebSocket;
+  readonly #deps: SessionDeps;
+  readonly #subscriptions = new Map<number, Subscription>();
+  #inFlight = 0;
+  #expiresAt = Number.POSITIVE_INFINITY;
+  #warnTimer: NodeJS.Timeout | undefined;
+  #expireTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(socket: WebSocket, tlsSocket: TLSSocket, principal: Principal, certificate: CertificateIdentity, deps: SessionDeps) {
+    this.#socket = socket;
+    this.tlsSocket = tlsSocket;
+    this.principal = principal;
+    this.certificate = certificate;
+    this.#deps = deps;
+    socket.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    socket.on('close', () => this.#teardown());
+    socket.on('error', () => this.#teardown());
+    this.#scheduleExpiry();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#teardown();
+    this.#socket.close(code, reason);
+  }
+
+  #teardown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#warnTimer);
+    clearTimeout(this.#expireTimer);
+    for (const subscription of this.#subscriptions.values()) subscription.close();
+    this.#subscriptions.clear();
+  }
+
+  #expiryOf(principal: Principal): number {
+    const tokenExpiry = principal.token?.expiresAt ?? Number.POSITIVE_INFINITY;
+    return Math.min(tokenExpiry, this.certificate.notAfter);
+  }
+
+  #scheduleExpiry(): void {
+    clearTimeout(this.#warnTimer);
+    clearTimeout(this.#expireTimer);
+    this.#expiresAt = this.#expiryOf(this.principal);
+    if (!Number.isFinite(this.#expiresAt)) return;
+    const remaining = this.#expiresAt - this.#deps.clock();
+    const warnIn = Math.max(0, Math.min(remaining - EXPIRY_WARNING_MS, remaining * 0.8));
+    // setTimeout holds at most 2^31-1 ms; a longer life is re-armed on refresh or simply never warned early.
+    if (warnIn < 2 ** 31 - 1) {
+      this.#warnTimer = setTimeout(() => this.#send({ type: 'TOKEN_EXPIRING', expiresAt: Math.min(this.#expiresAt, Number.MAX_SAFE_INTEGER) }), warnIn);
+      this.#warnTimer.unref();
+    }
+    if (remaining < 2 ** 31 - 1) {
+      this.#expireTimer = setTimeout(() => this.#expire(), Math.max(0, remaining));
+      this.#expireTimer.unref();
+    }
+  }
+
+  #expire(): void {
+    const error = new SealbusError('SEALBUS_ERR_SESSION_EXPIRED');
+    this.#send({ type: 'ERROR', requestId: 0, code: error.code, message: error.message, retriable: error.retriable });
+    this.close(CLOSE_CODES.AUTHENTICATION, error.code);
+  }
+
+  /** Throws once the session's token has expired, so nothing is accepted or delivered after it. */
+  #assertLive(): void {
+    if (this.#closed) throw new SealbusError('SEALBUS_ERR_CONNECTION_CLOSED', { reason: 'session closed' });
+    if (this.#deps.clock() >= this.#expiresAt) throw new SealbusError('SEALBUS_ERR_SESSION_EXPIRED');
+  }
+
+  #send(frame: BrokerFrame): void {
+    if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
+    this.#socket.send(encodeFrame(frame));
+  }
+
+  #sendError(requestId: number, err: unknown): void {
+    const error = isSealbusError(err) ? err : this.#internal(err);
+    this.#send({ type: 'ERROR', requestId, code: error.code, message: error.message, retriable: error.retriable });
+  }
+
+  #internal(err: unknown): SealbusError {
+    this.#deps.log.error({ err }, 'websocket request failed');
+    return new SealbusError('SEALBUS_ERR_INTERNAL', { requestId: 'ws' });
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#closed) return;
+    let frame: ClientFrame;
+    try {
+      if (!isBinary) throw new SealbusError('SEALBUS_ERR_PROTOCOL_FRAME', { reason: 'text frames are not part of the protocol' });
+      frame = decodeClientFrame(data, this.#deps.frameLimits);
+    } catch (err) {
+      this.#sendError(0, err);
+      this.close(CLOSE_CODES.PROTOCOL, isSealbusError(err) ? err.code : 'SEALBUS_ERR_PROTOCOL_FRAME');
+      return;
+    }
+    try {
+      this.#assertLive();
+      this.#dispatch(frame);
+    } catch (err) {
+      this.#sendError(frame.requestId, err);
+    }
+  }
+
+  #dispatch(frame: ClientFrame): void {
+    switch (frame.type) {
+      case 'PRODUCE':
+        return this.#produce(frame);
+      case 'SUBSCRIBE':
+        return void this.#subscribe(frame).catch((err: unknown) => this.#sendError(frame.requestId, err));
+      case 'CREDIT': {
+        const subscription = this.#subscriptions.get(frame.subscriptionId);
+        if (subscription === undefined) throw new SealbusError('SEALBUS_ERR_PROTOCOL_UNKNOWN_SUBSCRIPTION', { id: frame.subscriptionId });
+        subscription.addCredit(frame.creditBytes);
+        return;
+      }
+      case 'UNSUBSCRIBE': {
+        const subscription = this.#subscriptions.get(frame.subscriptionId);
+        if (subscription === undefined) throw new SealbusError('SEALBUS_ERR_PROTOCOL_UNKNOWN_SUBSCRIPTION', { id: frame.subscriptionId });
+        this.#subscriptions.delete(frame.subscriptionId);
+        subscription.close();
+        return this.#send({ type: 'OK', requestId: frame.requestId });
+      }
+      case 'REFRESH':
+        return void this.#reply(frame.requestId, this.#refresh(frame.requestId, frame.token));
+      case 'METADATA': {
+        const metadata = this.#deps.broker.metadata(this.principal, frame.topic);
+        return this.#send({ type: 'METADATA_RESULT', requestId: frame.requestId, topic: frame.topic, ...metadata });
+      }
+      case 'INIT_PRODUCER':
+        return void this.#reply(
+          frame.requestId,
+          this.#deps.broker
+            .initProducer(this.principal, frame.name)
+            .then((p) => ({ type: 'PRODUCER', requestId: frame.requestId, producerId: p.producerId, epoch: p.epoch }) as const),
+        );
+    }
+  }
+
+  async #reply(requestId: number, work: Promise<BrokerFrame>): Promise<void> {
+    try {
+      this.#send(await work);
+    } catch (err) {
+      this.#sendError(requestId, err);
+    }
+  }
+
+  #produce(frame: Extract<ClientFrame, { type: 'PRODUCE' }>): void {
+    if (this.#inFlight >= this.#deps.limits.maxInFlightPerSession) {
+      throw new SealbusError('SEALBUS_ERR_PROTOCOL_TOO_MANY_IN_FLIGHT', { limit: this.#deps.limits.maxInFlightPerSession });
+    }
+    this.#inFlight++;
+    const { requestId } = frame;
+    this.#deps.broker
+      .produceBatch(this.principal, frame.topic, frame.partition, frame.records, frame.producer ?? undefined)
+      .then(
+        (result) =>
+          this.#send({
+            type: 'PRODUCE_ACK',
+            requestId,
+            baseOffset: result.baseOffset,
+            count: result.count,
+            timestamp: result.timestamp,
+            duplicate: result.duplicate,
+          }),
+        (err: unknown) => this.#sendError(requestId, err),
+      )
+      .finally(() => this.#inFlight--);
+  }
+
+  async #subscribe(frame: SubscribeFrame): Promise<void> {
+    const { subscriptionId } = frame;
+    if (this.#subscriptions.has(subscriptionId)) {
+      throw new SealbusError('SEALBUS_ERR_PROTOCOL_FRAME', { reason: `subscription ${subscriptionId} already exists` });
+    }
+    if (this.#subscriptions.size >= this.#deps.limits.maxSubscriptionsPerSession) {
+      throw new SealbusError('SEALBUS_ERR_PROTOCOL_FRAME', {
+        reason: `at most ${this.#deps.limits.maxSubscriptionsPerSession} subscriptions per session`,
+      });
+    }
+    const { subscription, startOffset, highWatermark } = await this.#deps.broker.subscribe(this.principal, {
+      topic: frame.topic,
+      partition: frame.partition,
+      start: frame.start,
+      credit: frame.creditBytes,
+      gate: () => {
+        this.#assertLive();
+        this.#deps.broker.authorize(this.principal, 'consume', { kind: 'topic', name: frame.topic });
+      },
+      deliver: (batches, highWatermark) => this.#deliver(subscriptionId, batches, highWatermark),
+      onEnd: (err) => {
+        this.#subscriptions.delete(subscriptionId);
+        if (err === null || this.#closed) return;
+        const error = isSealbusError(err) ? err : this.#internal(err);
+        this.#send({ type: 'SUBSCRIPTION_ERROR', subscriptionId, code: error.code, message: error.message, retriable: error.retriable });
+      },
+    });
+    if (this.#closed) {
+      subscription.close();
+      throw new SealbusError('SEALBUS_ERR_CONNECTION_CLOSED', { reason: 'session closed' });
+    }
+    this.#subscriptions.set(subscriptionId, subscription);
+    // SUBSCRIBED goes out before the first RECORDS, so the subscription starts only after it is sent.
+    this.#send({ type: 'SUBSCRIBED', requestId: frame.requestId, subscriptionId, startOffset, highWatermark });
+    subscription.start();
+  }
+
+  #deliver(subscriptionId: number, batches: readonly Buffer[], highWatermark: number): Promise<void> {
+    const socket = this.#socket;
+    if (this.#closed) return Promise.reject(new SealbusError('SEALBUS_ERR_CONNECTION_CLOSED', { reason: 'session closed' }));
+    const frame = encodeFrame({ type: 'RECORDS', subscriptionId, highWatermark, batches });
+    if (socket.bufferedAmount + frame.length <= SOCKET_HIGH_WATER) {
+      socket.send(frame);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => socket.send(frame, (err) => (err === undefined || err === null ? resolve() : reject(err))));
+  }
+
+  async #refresh(requestId: number, token: string): Promise<BrokerFrame> {
+    const next = await this.#deps.authenticator.authenticate(this.certificate, `Bearer ${token}`);
+    if (next.name !== this.principal.name) {
+      throw new SealbusError('SEALBUS_ERR_AUTH_PRINCIPAL_MISMATCH', { reason: 'the subject differs' });
+    }
+    this.principal = next;
+    this.#scheduleExpiry();
+    return { type: 'REFRESHED', requestId, expiresAt: Math.min(this.#expiresAt, Number.MAX_SAFE_INTEGER) };
+  }
+}

@@ -1,0 +1,124 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ISSUER_KEY_FILE, LocalIssuer, TokenVerifier } from '../../src/auth/index.js';
+import { isSealbusError } from '../../src/errors/index.js';
+import { tempDir } from './helpers/pki.js';
+import { certificateIdentity } from './helpers/tokens.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function folder(): Promise<string> {
+  const dir = await tempDir();
+  cleanups.push(dir.remove);
+  return join(dir.path, 'keys');
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'accepted';
+  } catch (err) {
+    if (isSealbusError(err)) return err.code;
+    throw err;
+  }
+}
+
+describe('LocalIssuer', () => {
+  it('creates an Ed25519 key readable by its owner only, and loads the same key next time', async () => {
+    const dir = await folder();
+    const first = await LocalIssuer.loadOrCreate(dir, { issuer: 'sealbus-local' });
+    expect((await stat(join(dir, ISSUER_KEY_FILE))).mode & 0o777).toBe(0o600);
+    expect((await stat(dir)).mode & 0o077).toBe(0);
+    const second = await LocalIssuer.loadOrCreate(dir, { issuer: 'sealbus-local' });
+    expect(second.kid).toBe(first.kid);
+  });
+
+  it('never replaces an existing key, even when two brokers start at once', async () => {
+    const dir = await folder();
+    await mkdir(dir, { recursive: true });
+    const existing = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await writeFile(join(dir, ISSUER_KEY_FILE), existing, { mode: 0o600 });
+    const [a, b] = await Promise.all([
+      LocalIssuer.loadOrCreate(dir, { issuer: 'x' }),
+      LocalIssuer.loadOrCreate(dir, { issuer: 'x' }),
+    ]);
+    expect(await readFile(join(dir, ISSUER_KEY_FILE), 'utf8')).toBe(existing);
+    expect(a.kid).toBe(b.kid);
+
+    const empty = await folder();
+    const [c, d] = await Promise.all([LocalIssuer.loadOrCreate(empty, { issuer: 'x' }), LocalIssuer.loadOrCreate(empty, { issuer: 'x' })]);
+    expect(c.kid).toBe(d.kid);
+  });
+
+  it('refuses a key others can read, and a key that is not Ed25519', async () => {
+    const dir = await folder();
+    await LocalIssuer.loadOrCreate(dir, { issuer: 'x' });
+    await chmod(join(dir, ISSUER_KEY_FILE), 0o644);
+    expect(await codeOf(LocalIssuer.loadOrCreate(dir, { issuer: 'x' }))).toBe('SEALBUS_ERR_AUTH_MATERIAL_INVALID');
+
+    const rsaDir = await folder();
+    await mkdir(rsaDir, { recursive: true });
+    const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await writeFile(join(rsaDir, ISSUER_KEY_FILE), p256, { mode: 0o600 });
+    expect(await codeOf(LocalIssuer.loadOrCreate(rsaDir, { issuer: 'x' }))).toBe('SEALBUS_ERR_AUTH_MATERIAL_INVALID');
+  });
+
+  it('serves only the public key, with its RFC 7638 thumbprint as kid', async () => {
+    const issuer = await LocalIssuer.loadOrCreate(await folder(), { issuer: 'sealbus-local' });
+    const { keys } = issuer.jwks();
+    expect(keys).toHaveLength(1);
+    const [key] = keys;
+    expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig', kid: issuer.kid });
+    expect(key).not.toHaveProperty('d');
+    expect(await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: String(key?.x) })).toBe(issuer.kid);
+    expect(Object.isFrozen(issuer.jwks())).toBe(true);
+  });
+
+  it('issues tokens with every claim the verifier requires', async () => {
+    const clock = { now: 1_700_000_000_000 };
+    const issuer = await LocalIssuer.loadOrCreate(await folder(), { issuer: 'sealbus-local', now: () => clock.now });
+    const thumbprint = 'A'.repeat(43);
+    const token = await issuer.issueToken({
+      sub: 'alice',
+      ttlSeconds: 3600,
+      audience: 'sealbus',
+      bindThumbprint: thumbprint,
+      groups: ['ops'],
+      scopes: ['produce', 'consume'],
+    });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'EdDSA', kid: issuer.kid, typ: 'sealbus+jwt' });
+    const claims = decodeJwt(token);
+    expect(claims).toMatchObject({
+      iss: 'sealbus-local',
+      sub: 'alice',
+      aud: 'sealbus',
+      iat: 1_700_000_000,
+      exp: 1_700_003_600,
+      cnf: { 'x5t#S256': thumbprint },
+      groups: ['ops'],
+      scope: 'produce consume',
+    });
+    expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
+    const verifier = new TokenVerifier({ issuers: [issuer.trust()], audience: 'sealbus', now: () => clock.now });
+    const identity = await verifier.verify(token, certificateIdentity('laptop', thumbprint));
+    expect(identity).toMatchObject({ principal: 'alice', scopes: ['produce', 'consume'], bound: true });
+  });
+
+  it.each([
+    [{ sub: '', ttlSeconds: 60 }],
+    [{ sub: 'a\nb', ttlSeconds: 60 }],
+    [{ sub: 'alice', ttlSeconds: 0 }],
+    [{ sub: 'alice', ttlSeconds: 1.5 }],
+    [{ sub: 'alice', ttlSeconds: 60, bindThumbprint: 'not-a-thumbprint' }],
+    [{ sub: 'alice', ttlSeconds: 60, scopes: ['two words'] }],
+  ])('refuses to issue %j', async (opts) => {
+    const issuer = await LocalIssuer.loadOrCreate(await folder(), { issuer: 'sealbus-local' });
+    expect(await codeOf(issuer.issueToken({ audience: 'sealbus', ...opts }))).toBe('SEALBUS_ERR_REQUEST_INVALID');
+  });
+});
