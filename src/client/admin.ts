@@ -9,7 +9,8 @@ export type { TopicDescription } from '../log/types.js';
 /** The settings of a new topic; what is left out takes the broker's defaults. */
 export interface CreateTopicInput {
   readonly name: string;
-  readonly partitions: number;
+  /** Default: the broker's `topicDefaults.partitions`. */
+  readonly partitions?: number;
   /** null: keep forever. */
   readonly retentionMs?: number | null;
   readonly retentionBytes?: number | null;

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Broker } from '../broker/index.js';
+import { CLOSE_CODES } from '../protocol/index.js';
 import type { SealbusConfig } from '../config/index.js';
 import type { RequestAuthenticator } from './context.js';
 import { installErrorHandling } from './errors.js';
@@ -68,6 +69,12 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
     request.principal = await deps.authenticator.authenticate(certificate, request.headers.authorization);
   });
 
+  // A refused WebSocket upgrade leaves a raw socket that no HTTP parser owns any more: end it once
+  // the refusal is written, so a client cannot hold it (and the broker's shutdown) open.
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 101 && request.headers.upgrade !== undefined) request.raw.socket.end();
+  });
+
   await app.register(websocket, {
     options: { maxPayload: deps.limits.maxFrameBytes, perMessageDeflate: false },
   });
@@ -75,6 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   registerTopicRoutes(app, deps.broker);
   registerRecordRoutes(app, deps.broker, deps.limits);
   registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });
-  app.addHook('preClose', async () => sessions.closeAll(4503, 'SEALBUS_ERR_UNAVAILABLE'));
+  app.addHook('preClose', async () => {
+    sessions.closeAll(CLOSE_CODES.SHUTTING_DOWN, 'SEALBUS_ERR_UNAVAILABLE');
+  });
   return { app, sessions };
 }

@@ -75,6 +75,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     const authenticator = createRequestAuthenticator(config, material, mapping, issuer, clock);
     const broker = new Broker({
       store,
+      topicDefaults: { partitions: defaults.partitions },
       authorizer: options.authorizer ?? new AdminOnlyAuthorizer(config.auth.admins),
       limits: {
         maxRecordsPerBatch: config.limits.maxRecordsPerBatch,

@@ -67,6 +67,51 @@ async function checkIndexes(
   }
 }
 
+/** Verifies one segment and its indexes; returns its size. */
+async function checkSegment(fileSystem: LogFileSystem, directory: string, bases: readonly number[], i: number, report: Report): Promise<number> {
+  const base = bases[i]!;
+  const name = segmentFileName(base, 'log');
+  const sealed = i < bases.length - 1;
+  const nextBase = bases[i + 1];
+  const batches = new Map<number, BatchSeen>();
+  let lastRelative = -1;
+  const fd = await fileSystem.open(join(directory, name), 'r');
+  try {
+    const size = await fileSystem.fileSize(fd);
+    const result = await scanSegment({
+      fileSystem,
+      fd,
+      size,
+      startPosition: 0,
+      startOffset: base,
+      onBatch: (header, position) => {
+        lastRelative = header.baseOffset - base;
+        batches.set(lastRelative, { position, timestamp: header.timestamp });
+      },
+    });
+    for (const damage of result.damage) {
+      const torn = !sealed && damage.resumeOffset === null;
+      const toOffset = damage.resumeOffset !== null ? damage.resumeOffset - 1 : nextBase !== undefined ? nextBase - 1 : damage.claimedLastOffset;
+      const detail = torn ? `${damage.reason}; a torn tail the next open cuts` : `${damage.reason}; quarantined by the store, never served`;
+      report(torn ? 'torn-tail' : 'corrupt-batch', name, detail, {
+        position: damage.position,
+        bytes: damage.bytes,
+        fromOffset: damage.fromOffset,
+        toOffset: toOffset !== null && toOffset >= damage.fromOffset ? toOffset : null,
+      });
+    }
+    const damagedTail = result.damage.at(-1)?.resumeOffset === null;
+    if (nextBase !== undefined && !damagedTail && result.nextOffset !== nextBase) {
+      const detail = result.nextOffset < nextBase ? 'offsets missing before the next segment' : 'offsets overlap the next segment';
+      report('offset-gap', name, detail, { fromOffset: Math.min(result.nextOffset, nextBase), toOffset: Math.max(result.nextOffset, nextBase) - 1 });
+    }
+    await checkIndexes(fileSystem, directory, base, size, batches, lastRelative, sealed, report);
+    return size;
+  } finally {
+    await fileSystem.close(fd);
+  }
+}
+
 /** Verifies one partition directory: every batch, every index entry, offset continuity, leftovers. */
 export async function checkPartitionDirectory(fileSystem: LogFileSystem, directory: string, topic: string, partition: number): Promise<PartitionCheck> {
   const problems: RecoveryProblem[] = [];
@@ -85,48 +130,6 @@ export async function checkPartitionDirectory(fileSystem: LogFileSystem, directo
   }
   bases.sort((a, b) => a - b);
   let bytes = 0;
-  for (let i = 0; i < bases.length; i++) {
-    const base = bases[i]!;
-    const name = segmentFileName(base, 'log');
-    const sealed = i < bases.length - 1;
-    const batches = new Map<number, BatchSeen>();
-    let lastRelative = -1;
-    const fd = await fileSystem.open(join(directory, name), 'r');
-    try {
-      const size = await fileSystem.fileSize(fd);
-      bytes += size;
-      const result = await scanSegment({
-        fileSystem,
-        fd,
-        size,
-        startPosition: 0,
-        startOffset: base,
-        onBatch: (header, position) => {
-          lastRelative = header.baseOffset - base;
-          batches.set(lastRelative, { position, timestamp: header.timestamp });
-        },
-      });
-      for (const damage of result.damage) {
-        const torn = !sealed && damage.resumeOffset === null;
-        const toOffset = damage.resumeOffset !== null ? damage.resumeOffset - 1 : sealed ? bases[i + 1]! - 1 : damage.claimedLastOffset;
-        const detail = torn ? `${damage.reason}; a torn tail the next open cuts` : `${damage.reason}; quarantined by the store, never served`;
-        report(torn ? 'torn-tail' : 'corrupt-batch', name, detail, {
-          position: damage.position,
-          bytes: damage.bytes,
-          fromOffset: damage.fromOffset,
-          toOffset: toOffset !== null && toOffset >= damage.fromOffset ? toOffset : null,
-        });
-      }
-      const nextBase = bases[i + 1];
-      const damagedTail = result.damage.at(-1)?.resumeOffset === null;
-      if (nextBase !== undefined && !damagedTail && result.nextOffset !== nextBase) {
-        const detail = result.nextOffset < nextBase ? 'offsets missing before the next segment' : 'offsets overlap the next segment';
-        report('offset-gap', name, detail, { fromOffset: Math.min(result.nextOffset, nextBase), toOffset: Math.max(result.nextOffset, nextBase) - 1 });
-      }
-      await checkIndexes(fileSystem, directory, base, size, batches, lastRelative, sealed, report);
-    } finally {
-      await fileSystem.close(fd);
-    }
-  }
+  for (let i = 0; i < bases.length; i++) bytes += await checkSegment(fileSystem, directory, bases, i, report);
   return { problems, segments: bases.length, bytes };
 }

@@ -21,7 +21,7 @@ export class FaultyFileSystem {
     const wrapped: Record<string, unknown> = {};
     for (const op of Object.keys(base) as FsOperation[]) {
       wrapped[op] = async (...args: unknown[]) => {
-        const file = this.fileOf(op, args);
+        const file = this.fileOf(args);
         this.calls.push({ op, file });
         const replaced = await this.before(op, file, args);
         if (replaced !== undefined) return replaced;
@@ -33,7 +33,7 @@ export class FaultyFileSystem {
     this.fs = wrapped as unknown as LogFileSystem;
   }
 
-  private fileOf(op: FsOperation, args: unknown[]): string {
+  private fileOf(args: unknown[]): string {
     if (typeof args[0] === 'number') return basename(this.paths.get(args[0]) ?? '?');
     return typeof args[0] === 'string' ? basename(args[0]) : '?';
   }

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { Admin, Consumer, type ConnectionOptions, type ConsumedRecord, type StartAt } from '../../client/index.js';
+import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection.js';
+import { parseCount } from '../options.js';
+
+function text(bytes: Buffer | null): { text: string | null } | { base64: string } {
+  if (bytes === null) return { text: null };
+  const decoded = bytes.toString('utf8');
+  return Buffer.from(decoded, 'utf8').equals(bytes) ? { text: decoded } : { base64: bytes.toString('base64') };
+}
+
+/** One JSON line per record; binary keys and values (not valid UTF-8) come as `keyBase64` / `valueBase64`. */
+export function recordLine(record: ConsumedRecord): string {
+  const key = text(record.key);
+  const value = text(record.value);
+  const headers: Record<string, string | null> = {};
+  for (const header of record.headers) headers[header.name] = header.value === null ? null : header.value.toString('utf8');
+  return JSON.stringify({
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    ...('text' in key ? { key: key.text } : { keyBase64: key.base64 }),
+    ...('text' in value ? { value: value.text } : { valueBase64: value.base64 }),
+    headers,
+  });
+}
+
+async function partitionsOf(connection: ConnectionOptions, topic: string): Promise<number[]> {
+  const admin = new Admin({ connection });
+  try {
+    const description = await admin.describeTopic(topic);
+    return description.partitions.map((p) => p.partition);
+  } finally {
+    admin.close();
+  }
+}
+
+/** `sealbus consume TOPIC`: prints records of one or all partitions until --max or Ctrl-C. */
+export function register(program: Command): void {
+  withConnectionOptions(
+    program
+      .command('consume <topic>')
+      .description('print records as they arrive')
+      .option('--partition <p>', 'only this partition (default: all)', parseCount)
+      .option('--from-beginning', 'start at the earliest offset (default: only new records)')
+      .option('--offset <n>', 'start at this offset (with --partition)', parseCount)
+      .option('--max <n>', 'stop after this many records', parseCount)
+      .option('--json', 'one JSON object per line: topic, partition, offset, key, value'),
+  ).action(
+    async (
+      topic: string,
+      options: ConnectionFlags & { partition?: number; fromBeginning?: boolean; offset?: number; max?: number; json?: boolean },
+    ) => {
+      const connection = connectionFrom(options);
+      const start: StartAt = options.offset !== undefined ? { offset: options.offset } : options.fromBeginning === true ? 'earliest' : 'latest';
+      const partitions = options.partition !== undefined ? [options.partition] : await partitionsOf(connection, topic);
+      const consumer = new Consumer({ connection });
+      consumer.assign(partitions.map((partition) => ({ topic, partition, start })));
+      const stop = (): void => void consumer.close();
+      process.once('SIGINT', stop);
+      let seen = 0;
+      try {
+        if (options.max === 0) return;
+        for await (const record of consumer) {
+          process.stdout.write(options.json === true ? `${recordLine(record)}\n` : `${record.value?.toString('utf8') ?? ''}\n`);
+          if (options.max !== undefined && ++seen >= options.max) break;
+        }
+        const failure = await consumer.closed();
+        if (failure !== null) throw failure;
+      } finally {
+        process.off('SIGINT', stop);
+        await consumer.close();
+      }
+    },
+  );
+}

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { Admin, type TopicDescription } from '../../client/index.js';
+import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection.js';
+import { parseCount } from '../options.js';
+
+function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function withAdmin<T>(flags: ConnectionFlags, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin({ connection: connectionFrom(flags) });
+  try {
+    return await work(admin);
+  } finally {
+    admin.close();
+  }
+}
+
+function summary(topic: TopicDescription): string {
+  const records = topic.partitions.reduce((sum, p) => sum + (p.highWatermark - p.logStartOffset), 0);
+  return `${topic.name}\tpartitions=${topic.partitions.length}\trecords=${records}`;
+}
+
+/** `sealbus topics create|list|describe|delete`. */
+export function register(program: Command): void {
+  const topics = program.command('topics').description('create, list, describe and delete topics');
+
+  withConnectionOptions(
+    topics
+      .command('create <name>')
+      .description('create a topic')
+      .option('--partitions <n>', 'partition count', parseCount)
+      .option('--retention-ms <ms>', 'delete sealed segments older than this', parseCount)
+      .option('--retention-bytes <bytes>', 'keep at most this many bytes per partition', parseCount)
+      .option('--max-record-bytes <bytes>', 'largest record accepted', parseCount)
+      .option('--segment-bytes <bytes>', 'segment size', parseCount),
+  ).action(
+    async (
+      name: string,
+      options: ConnectionFlags & { partitions?: number; retentionMs?: number; retentionBytes?: number; maxRecordBytes?: number; segmentBytes?: number },
+    ) => {
+      const created = await withAdmin(options, (admin) =>
+        admin.createTopic({
+          name,
+          ...(options.partitions !== undefined && { partitions: options.partitions }),
+          ...(options.retentionMs !== undefined && { retentionMs: options.retentionMs }),
+          ...(options.retentionBytes !== undefined && { retentionBytes: options.retentionBytes }),
+          ...(options.maxRecordBytes !== undefined && { maxRecordBytes: options.maxRecordBytes }),
+          ...(options.segmentBytes !== undefined && { segmentBytes: options.segmentBytes }),
+        }),
+      );
+      process.stdout.write(`created ${summary(created)}\n`);
+    },
+  );
+
+  withConnectionOptions(topics.command('list').description('list the topics you may describe').option('--json', 'JSON output')).action(
+    async (options: ConnectionFlags & { json?: boolean }) => {
+      const list = await withAdmin(options, (admin) => admin.listTopics());
+      if (options.json === true) return print(list);
+      for (const topic of list) process.stdout.write(`${summary(topic)}\n`);
+    },
+  );
+
+  withConnectionOptions(topics.command('describe <name>').description('settings and per-partition offsets')).action(
+    async (name: string, options: ConnectionFlags) => {
+      print(await withAdmin(options, (admin) => admin.describeTopic(name)));
+    },
+  );
+
+  withConnectionOptions(topics.command('delete <name>').description('delete a topic and its data')).action(
+    async (name: string, options: ConnectionFlags) => {
+      await withAdmin(options, (admin) => admin.deleteTopic(name));
+      process.stdout.write(`deleted ${name}\n`);
+    },
+  );
+}

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../../bin/sealbus.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output: ${seen}`)), timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sealbus dev exited with ${code}: ${seen}`));
+    });
+  });
+}
+
+function parseEnvFile(file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return env;
+}
+
+/** The README's tour, as a new user runs it: `sealbus dev`, then the CLI with admin.env. */
+describe('CLI against a sealbus dev broker', () => {
+  let dir: string;
+  let dev: ChildProcess;
+  let env: NodeJS.ProcessEnv;
+  let banner: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealbus-e2e-'));
+    dev = spawn(process.execPath, [bin, 'dev', '--data', join(dir, 'dev'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    banner = await waitForOutput(dev, /Ctrl-C stops the broker/, 20_000);
+    const adminEnv = parseEnvFile(join(dir, 'dev', 'admin.env'));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SEALBUS_')));
+    env = { ...clean, ...adminEnv };
+  }, 30_000);
+
+  afterAll(async () => {
+    if (dev !== undefined && dev.exitCode === null) {
+      const exited = new Promise((resolve) => dev.once('exit', resolve));
+      dev.kill('SIGTERM');
+      await exited;
+    }
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('says it is a development setup and writes admin.env with mode 0600', () => {
+    expect(banner).toContain('DEVELOPMENT');
+    expect(banner).toContain('No check is relaxed');
+    const file = join(dir, 'dev', 'admin.env');
+    expect(existsSync(file)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'dev', 'certs', 'admin.key')).mode & 0o777).toBe(0o600);
+    expect(env.SEALBUS_TOKEN).toMatch(/^eyJ/);
+  });
+
+  it('creates, lists, produces, consumes, describes and deletes', async () => {
+    const created = await run(['topics', 'create', 'orders', '--partitions', '3'], env);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+
+    const produced = await run(['produce', 'orders', '--key', 'customer-42', '--json'], env, 'first\nsecond\nthird\n');
+    expect(produced.code).toBe(0);
+    const acks = produced.stdout.trim().split('\n').map((line) => JSON.parse(line) as { partition: number; offset: number });
+    expect(acks).toHaveLength(3);
+    expect(new Set(acks.map((a) => a.partition)).size).toBe(1);
+    expect(acks.map((a) => a.offset)).toEqual([0, 1, 2]);
+
+    const listed = await run(['topics', 'list', '--json'], env);
+    expect(JSON.parse(listed.stdout).map((t: { name: string }) => t.name)).toEqual(['orders']);
+
+    const consumed = await run(['consume', 'orders', '--from-beginning', '--max', '3', '--json'], env);
+    expect(consumed.code).toBe(0);
+    const records = consumed.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(records.map((r) => [r.topic, r.partition, r.offset, r.key, r.value])).toEqual([
+      ['orders', acks[0]!.partition, 0, 'customer-42', 'first'],
+      ['orders', acks[0]!.partition, 1, 'customer-42', 'second'],
+      ['orders', acks[0]!.partition, 2, 'customer-42', 'third'],
+    ]);
+
+    const described = await run(['topics', 'describe', 'orders'], env);
+    const description = JSON.parse(described.stdout);
+    expect(description.partitions[acks[0]!.partition].highWatermark).toBe(3);
+
+    const deleted = await run(['topics', 'delete', 'orders'], env);
+    expect(deleted.code).toBe(0);
+    const missing = await run(['topics', 'describe', 'orders'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('SEALBUS_ERR_TOPIC_NOT_FOUND');
+  });
+
+  it('fails with the exact code when the token is missing, and never prints it', async () => {
+    const { SEALBUS_TOKEN: token, ...withoutToken } = env;
+    const refused = await run(['topics', 'list'], withoutToken);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('SEALBUS_ERR_CONFIG_INVALID');
+    const forged = await run(['topics', 'list'], { ...withoutToken, SEALBUS_TOKEN: `${token!.slice(0, -4)}AAAA` });
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toContain('SEALBUS_ERR_AUTH_TOKEN_SIGNATURE');
+    expect(forged.stderr).not.toContain(token!.slice(0, 40));
+  });
+});
