@@ -56,6 +56,22 @@ describe('file store recovery', () => {
     await store.close();
   });
 
+  it('never reuses offsets a checkpoint vouched for, even when their bytes are gone (interval policy power loss)', async () => {
+    await seed(10);
+    const path = segmentPath(temp.dir, 't', 0, 0);
+    const batchBytes = (await stat(path)).size / 10;
+    await truncate(path, batchBytes * 8);
+    const { store, report } = await openFileStore(temp.dir);
+    expect(report.problems.filter((p) => p.kind === 'offset-gap').at(-1)).toMatchObject({ fromOffset: 16, toOffset: 19 });
+    expect((await store.describeTopic('t')).partitions[0]!.highWatermark).toBe(20);
+    expect(await store.read('t', 0, 16, { maxBytes: 100 })).toMatchObject({ batches: [], nextOffset: 20 });
+    expect((await store.append('t', 0, { records: values('after', 1) })).baseOffset).toBe(20);
+    const afterGap = await store.read('t', 0, 17, { maxBytes: 1000 });
+    expect([afterGap.batches.length, afterGap.nextOffset]).toEqual([1, 21]);
+    expect((await readAll(store, 't', 0)).size).toBe(17);
+    await store.close();
+  });
+
   it('rebuilds missing or damaged index files from the log and reports which', async () => {
     await seed(60, { segmentBytes: 2048 });
     const bases = await segmentBases(temp.dir, 't', 0);
@@ -109,13 +125,15 @@ describe('file store recovery', () => {
     await store.close();
   });
 
-  it('finishes an interrupted topic deletion and removes an unfinished creation', async () => {
+  it('finishes an interrupted topic deletion and removes an unfinished creation and temporary files', async () => {
     await seed(3);
     await mkdir(join(temp.dir, 'trash'), { recursive: true });
     await rename(join(temp.dir, 'topics', 't'), join(temp.dir, 'trash', 't.some-id'));
     await mkdir(join(temp.dir, 'topics', 'half', '0'), { recursive: true });
+    await writeFile(join(temp.dir, 'checkpoint.json.tmp'), '{"half":');
     const { store, report } = await openFileStore(temp.dir);
     expect(report.problems.map((p) => [p.kind, p.segment])).toEqual([
+      ['orphan-file', 'checkpoint.json.tmp'],
       ['incomplete-delete', 't.some-id'],
       ['orphan-file', 'half'],
     ]);

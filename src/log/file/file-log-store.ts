@@ -24,7 +24,7 @@ import { acquireLock } from './lock-file.js';
 import { OffsetCommits } from './offset-commits.js';
 import { dataPaths, type DataPaths } from './paths.js';
 import { ProducerJournal } from './producer-journal.js';
-import { emptyTrash, loadCheckpoint, openTopicPartitions, openTopics, type OpenTopic, type RecoveryEnvironment } from './store-recovery.js';
+import { cleanLeftovers, loadCheckpoint, openTopicPartitions, openTopics, type OpenTopic, type RecoveryEnvironment } from './store-recovery.js';
 import { createTopicFiles, deleteTopicFiles } from './topic-files.js';
 
 export interface FileLogStoreOptions {
@@ -94,7 +94,7 @@ export class FileLogStore implements LogStore {
     const problems: RecoveryProblem[] = [];
     const cleanup: (() => Promise<void>)[] = [releaseLock];
     try {
-      problems.push(...(await emptyTrash(this.fileSystem, this.paths)));
+      problems.push(...(await cleanLeftovers(this.fileSystem, this.paths, this.options.dir)));
       const checkpoint = await loadCheckpoint(this.fileSystem, this.paths);
       problems.push(...checkpoint.problems);
       const producers = await ProducerJournal.open(this.fileSystem, this.paths.producers);

@@ -232,6 +232,7 @@ export class FilePartition implements PipelineHost, ReadView {
 
   /** How many sealed segments retention would delete now. */
   retentionDue(now: number): number {
+    if (this.closed) return 0;
     return segmentsToDelete(
       this.segments.map((segment) => ({ sizeBytes: segment.size, maxTimestamp: segment.maxTimestamp })),
       this.config,
@@ -248,7 +249,7 @@ export class FilePartition implements PipelineHost, ReadView {
     const { fileSystem, directory } = this.options;
     let deletedSegments = 0;
     let deletedBytes = 0;
-    for (let i = 0; i < count && this.segments.length > 1; i++) {
+    for (let i = 0; i < count && this.segments.length > 1 && !this.closed; i++) {
       const segment = this.segments.shift()!;
       this.quarantine.dropSegmentsBelow(this.logStartOffset);
       await fileSystem.rename(segment.logPath, `${segment.logPath}.deleted`);

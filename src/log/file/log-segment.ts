@@ -3,6 +3,13 @@ import { segmentFileName } from './paths.js';
 import { INDEX_INTERVAL_BYTES, OffsetIndex, TimeIndex } from './segment-indexes.js';
 import { writeFileAtomic, type LogFileSystem } from './fs-seam.js';
 
+/** The segment was deleted by retention (or its partition closed) while a read was starting. */
+export class RetiredSegmentError extends Error {
+  constructor(path: string) {
+    super(`segment ${path} is no longer part of the log`);
+  }
+}
+
 /**
  * One segment file of a partition and its in-memory sparse indexes. The file holds whole batches
  * back to back; `readableSize` is how much of it readers may see (the acknowledged part).
@@ -70,6 +77,7 @@ export class LogSegment {
    * close an fd (whose number the OS could hand out again) under a read in progress.
    */
   async acquire(): Promise<number> {
+    if (this.removed) throw new RetiredSegmentError(this.logPath);
     this.users++;
     try {
       if (this.fd !== null) return this.fd;
@@ -110,10 +118,6 @@ export class LogSegment {
     this.finishTimeIndex();
     await writeFileAtomic(this.fileSystem, this.indexPath, this.directory, this.offsetIndex.serialize());
     await writeFileAtomic(this.fileSystem, this.timeIndexPath, this.directory, this.timeIndex.serialize());
-  }
-
-  get isRetired(): boolean {
-    return this.removed;
   }
 
   /** Closes the fd now, or once the last reader lets go. */

@@ -2,10 +2,12 @@ import { SealbusError } from '../../errors/index.js';
 import { BATCH_HEADER_BYTES, BATCH_MAGIC, decodeBatchHeader, verifyBatch, type BatchHeader } from '../record-batch.js';
 import type { ReadOptions, ReadResult } from '../types.js';
 import { readAt, type LogFileSystem } from './fs-seam.js';
-import type { LogSegment } from './log-segment.js';
+import { RetiredSegmentError, type LogSegment } from './log-segment.js';
 import { corruptedError, type Quarantine } from './quarantine.js';
 
 const MIN_CHUNK_BYTES = 64 * 1024;
+/** A larger batch is still read whole, by itself; this only bounds read-ahead. */
+const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
 const MIN_BATCH_BYTES = BATCH_HEADER_BYTES + 15;
 
 /** What the reader needs of a partition. */
@@ -60,8 +62,13 @@ function segmentIndexFor(segments: readonly LogSegment[], offset: number): numbe
  * throws SegmentDamage, and nothing of that batch reaches the visitor.
  */
 async function visitSegment(view: ReadView, segment: LogSegment, offset: number, options: VisitOptions, visit: Visitor): Promise<boolean> {
-  if (segment.isRetired) throw outOfRange(view, offset, view.highWatermark);
-  const fd = await segment.acquire();
+  let fd: number;
+  try {
+    fd = await segment.acquire();
+  } catch (err) {
+    if (err instanceof RetiredSegmentError) throw outOfRange(view, offset, view.highWatermark);
+    throw err;
+  }
   try {
     const limit = segment.readableSize;
     const start = segment.offsetIndex.floor(Math.max(0, offset - segment.baseOffset));
@@ -75,7 +82,7 @@ async function visitSegment(view: ReadView, segment: LogSegment, offset: number,
         expected = skipped.toOffset + 1;
         continue;
       }
-      let chunk = await readAt(view.fileSystem, fd, position, Math.min(limit - position, Math.max(MIN_CHUNK_BYTES, options.chunkHint)));
+      let chunk = await readAt(view.fileSystem, fd, position, Math.min(limit - position, Math.min(MAX_CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, options.chunkHint))));
       let at = 0;
       while (at + BATCH_HEADER_BYTES <= chunk.length && view.quarantine.startingAt(segment.baseOffset, position + at) === undefined) {
         const header = decodeBatchHeader(chunk, at)!;
@@ -163,6 +170,9 @@ export async function readBatches(view: ReadView, offset: number, options: ReadO
       // Serve what was read before the damage; the next read, at the damage, gets the error.
       if (batches.length === 0) throw err;
     }
+    // Nothing at or after the offset below the high watermark: the offsets were lost (see
+    // offset-gap in recovery). Moving past them keeps a consumer from spinning on an empty read.
+    if (batches.length === 0) nextOffset = highWatermark;
   }
   return { batches, highWatermark, logStartOffset: view.logStartOffset, nextOffset };
 }

@@ -269,10 +269,12 @@ async function finishRecovery(
   const last = segments.at(-1);
   const floor = checkpoint?.nextOffset ?? 0;
   if (last === undefined || nextOffset < floor) {
+    // Offsets below a clean checkpoint may have been read already: start after them, never reuse them.
     if (last !== undefined) {
-      // Offsets below a clean checkpoint may have been read already: start after them, never reuse them.
       report(problem('offset-gap', last.name, { fromOffset: nextOffset, toOffset: floor - 1, detail: 'offsets below the clean checkpoint are missing' }));
       await last.writeIndexes();
+    } else if (floor > 0) {
+      report(problem('offset-gap', '', { fromOffset: 0, toOffset: floor - 1, detail: 'every segment of the partition is missing' }));
     }
     nextOffset = Math.max(nextOffset, floor);
     const fresh = new LogSegment(fileSystem, directory, nextOffset);

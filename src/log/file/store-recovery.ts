@@ -25,10 +25,18 @@ function storeProblem(kind: RecoveryProblem['kind'], segment: string, detail: st
   return { kind, topic, partition: -1, segment, position: 0, bytes: 0, fromOffset: null, toOffset: null, detail };
 }
 
-/** Finishes topic deletions a crash interrupted: a topic in trash/ was already gone for clients. */
-export async function emptyTrash(fileSystem: LogFileSystem, paths: DataPaths): Promise<RecoveryProblem[]> {
+/**
+ * Finishes topic deletions a crash interrupted (a topic in trash/ was already gone for clients) and
+ * removes temporary files of interrupted atomic writes in the data directory.
+ */
+export async function cleanLeftovers(fileSystem: LogFileSystem, paths: DataPaths, dir: string): Promise<RecoveryProblem[]> {
   await fileSystem.mkdir(paths.trash);
   const problems: RecoveryProblem[] = [];
+  for (const name of await fileSystem.readdir(dir)) {
+    if (!name.endsWith('.tmp')) continue;
+    await fileSystem.unlink(join(dir, name));
+    problems.push(storeProblem('orphan-file', name, 'removed a temporary file left by a crash'));
+  }
   for (const name of await fileSystem.readdir(paths.trash)) {
     await fileSystem.removeTree(join(paths.trash, name));
     problems.push(storeProblem('incomplete-delete', name, 'finished deleting a topic whose deletion a crash interrupted'));
@@ -106,7 +114,13 @@ export async function openTopics(
       scannedBytes += opened.scannedBytes;
       const expected = new Set([TOPIC_FILE, ...opened.topic.partitions.map((partition) => String(partition.partition))]);
       for (const entry of await fileSystem.readdir(paths.topic(name))) {
-        if (!expected.has(entry)) report(storeProblem('orphan-file', entry, 'unknown entry in a topic directory; left in place', name));
+        if (expected.has(entry)) continue;
+        if (entry.endsWith('.tmp')) {
+          await fileSystem.unlink(join(paths.topic(name), entry));
+          report(storeProblem('orphan-file', entry, 'removed a temporary file left by a crash', name));
+        } else {
+          report(storeProblem('orphan-file', entry, 'unknown entry in a topic directory; left in place', name));
+        }
       }
     }
   } catch (err) {
