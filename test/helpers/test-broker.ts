@@ -35,10 +35,12 @@ export interface TestBroker {
  * The one way tests start a broker: `sealbus dev`'s material in a temporary folder, port 0, the
  * production start path. Close it in afterAll/afterEach.
  */
-export async function startTestBroker(options: StartOptions & { configure?: (config: SealbusConfig) => SealbusConfig } = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  options: StartOptions & { configure?: (config: SealbusConfig, env: DevEnvironment) => SealbusConfig | Promise<SealbusConfig> } = {},
+): Promise<TestBroker> {
   const dir = await mkdtemp(join(tmpdir(), 'sealbus-broker-'));
   const env = await prepareDevEnvironment(dir, { port: 0, logLevel: 'silent' });
-  const config = options.configure?.(env.config) ?? env.config;
+  const config = (await options.configure?.(env.config, env)) ?? env.config;
   let broker: RunningBroker;
   try {
     broker = await startBroker(config, options);
