@@ -13,6 +13,7 @@ import {
   type TopicDescription,
 } from '../log/index.js';
 import { partitionForKey } from '../log/partitioner.js';
+import type { StartPosition } from '../protocol/index.js';
 import { describeResource, type Action, type Actor, type Authorizer, type Resource } from './access.js';
 import { Subscription, type SubscriptionOptions } from './subscription.js';
 
@@ -46,11 +47,8 @@ export interface ProduceRecord extends RecordInput {
   readonly partition?: number;
 }
 
-export type StartPosition =
-  | { readonly kind: 'offset'; readonly offset: number }
-  | { readonly kind: 'earliest' }
-  | { readonly kind: 'latest' }
-  | { readonly kind: 'timestamp'; readonly timestamp: number };
+/** Where a subscription starts: the protocol's own type, so the transport passes it through unchanged. */
+export type { StartPosition } from '../protocol/index.js';
 
 /**
  * The broker service: topics, produce, fetch and subscriptions, with one authorization decision per

@@ -9,20 +9,10 @@ import {
   type CertificateIdentity,
   type TlsServerMaterial,
 } from '../../src/auth/index.js';
-import { isSealbusError } from '../../src/errors/index.js';
 import { createPki, tempDir, type Pki } from './helpers/pki.js';
 import { startTlsHarness, type TlsHarness } from './helpers/tls-harness.js';
 import { AUDIENCE, certificateIdentity } from './helpers/tokens.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (err) {
-    if (isSealbusError(err)) return err.code;
-    throw err;
-  }
-}
+import { codeOf } from '../helpers/error-code.js';
 
 const never = { verify: () => Promise.reject(new Error('must not be called')) };
 

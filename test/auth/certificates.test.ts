@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, createCrl, issueCertificate, writeCertificateFiles, type PemPair } from '../../src/auth/index.js';
 import { x509 } from '../../src/auth/x509-lib.js';
-import { isSealbusError } from '../../src/errors/index.js';
 import { CLIENT_AUTH, DAY_MS, SERVER_AUTH, tempDir } from './helpers/pki.js';
+import { codeOf } from '../helpers/error-code.js';
 
 let ca: PemPair;
 beforeAll(async () => {
@@ -16,16 +16,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (err) {
-    if (isSealbusError(err)) return err.code;
-    throw err;
-  }
-}
 
 function ekuOf(cert: x509.X509Certificate): string[] {
   return (cert.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? []).map(String);

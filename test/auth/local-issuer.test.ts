@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ISSUER_KEY_FILE, LocalIssuer, TokenVerifier } from '../../src/auth/index.js';
-import { isSealbusError } from '../../src/errors/index.js';
 import { tempDir } from './helpers/pki.js';
 import { certificateIdentity } from './helpers/tokens.js';
+import { codeOf } from '../helpers/error-code.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -17,16 +17,6 @@ async function folder(): Promise<string> {
   const dir = await tempDir();
   cleanups.push(dir.remove);
   return join(dir.path, 'keys');
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (err) {
-    if (isSealbusError(err)) return err.code;
-    throw err;
-  }
 }
 
 describe('LocalIssuer', () => {

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TokenVerifier, type RemoteIssuerKeys } from '../../src/auth/index.js';
-import { SealbusError, isSealbusError } from '../../src/errors/index.js';
+import { SealbusError } from '../../src/errors/index.js';
 import { AUDIENCE, ISSUER, certificateIdentity, signToken, testSigner, type TestSigner } from './helpers/tokens.js';
+import { codeOf } from '../helpers/error-code.js';
 
 const JWKS_URL = 'https://issuer.test/.well-known/jwks.json';
 const alice = certificateIdentity('alice');
@@ -32,16 +33,6 @@ function verifier(fetch: RemoteIssuerKeys['fetch'], cooldownMs = 30_000): TokenV
     audience: AUDIENCE,
     now: () => NOW * 1000,
   });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (err) {
-    if (isSealbusError(err)) return err.code;
-    throw err;
-  }
 }
 
 describe('external issuer keys (remote JWKS)', () => {

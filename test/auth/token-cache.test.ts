@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TokenVerifier, type TokenIdentity } from '../../src/auth/index.js';
 import { LruCache } from '../../src/auth/token-cache.js';
-import { isSealbusError } from '../../src/errors/index.js';
 import { AUDIENCE, ISSUER, certificateIdentity, signToken, testSigner, type TestSigner } from './helpers/tokens.js';
+import { codeOf } from '../helpers/error-code.js';
 
 const alice = certificateIdentity('alice');
 const mallory = certificateIdentity('mallory');
@@ -34,16 +34,6 @@ function countingVerifier(opts: { cacheSize?: number; isTokenRevoked?: (token: T
     ...opts,
   });
   return { verifier, clock, counter };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'accepted';
-  } catch (err) {
-    if (isSealbusError(err)) return err.code;
-    throw err;
-  }
 }
 
 const boundTo = (fingerprint256: string, claims: Record<string, unknown> = {}) =>

@@ -154,7 +154,8 @@ describe('WebSocket sessions', () => {
   });
 
   it('lives on past the first expiry when refreshed in-band', async () => {
-    const shortLived = await t.client('admin', { ttlSeconds: 2 });
+    // Long enough that a loaded machine still refreshes before the first token runs out.
+    const shortLived = await t.client('admin', { ttlSeconds: 4 });
     const s = await session(t, shortLived);
     await s.next((f) => f.type === 'TOKEN_EXPIRING', 5_000);
     const fresh = await t.broker.issuer.issueToken({
@@ -168,7 +169,7 @@ describe('WebSocket sessions', () => {
     if (refreshed.type !== 'REFRESHED') throw new Error('unreachable');
     expect(refreshed.expiresAt).toBeGreaterThan(Date.now() + 500_000);
     // Past the old expiry, the session still answers.
-    const oldExpiry = Date.now() + 2_500;
+    const oldExpiry = Date.now() + 4_500;
     while (Date.now() < oldExpiry) {
       s.send({ type: 'METADATA', requestId: 12, topic: 'ws.orders' });
       expect(await s.next((f) => f.type === 'METADATA_RESULT' && f.requestId === 12)).toMatchObject({ partitions: 2 });

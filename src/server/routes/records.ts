@@ -3,24 +3,8 @@ import type { Broker } from '../../broker/index.js';
 import type { SealbusConfig } from '../../config/index.js';
 import { decodeRecords } from '../../log/index.js';
 import { principalOf } from '../context.js';
+import { partitionParams, topicParams } from './params.js';
 import { produceRecordSchema, recordFromJson, recordToJson, type JsonRecordIn } from './record-json.js';
-
-const topicParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['topic'],
-  properties: { topic: { type: 'string', minLength: 1, maxLength: 256 } },
-} as const;
-
-const partitionParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['topic', 'partition'],
-  properties: {
-    topic: { type: 'string', minLength: 1, maxLength: 256 },
-    partition: { type: 'integer', minimum: 0, maximum: 4095 },
-  },
-} as const;
 
 /**
  * HTTP produce and fetch. Produce answers once every record is durable; fetch long-polls up to

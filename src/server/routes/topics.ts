@@ -2,13 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../../broker/index.js';
 import type { TopicDescription } from '../../log/index.js';
 import { principalOf } from '../context.js';
-
-const topicParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['topic'],
-  properties: { topic: { type: 'string', minLength: 1, maxLength: 256 } },
-} as const;
+import { topicParams } from './params.js';
 
 const createBody = {
   type: 'object',
