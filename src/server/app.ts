@@ -46,6 +46,9 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
     requestTimeout: 30_000 + deps.limits.longPollMaxMs,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
+    // Unknown properties are errors, never silently dropped: a client must learn that its field
+    // was not understood. Types are coerced only where HTTP has no types (query strings, params).
+    ajv: { customOptions: { removeAdditional: false, useDefaults: false, allErrors: false, coerceTypes: 'array' } },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     logger: {
