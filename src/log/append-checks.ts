@@ -1,6 +1,7 @@
 import { SealbusError } from '../errors/index.js';
 import { DEFAULT_RECORD_LIMITS, validateRecords, type RecordLimits } from './record-batch.js';
 import { MAX_PRODUCER_EPOCH } from './producer-registry.js';
+import { assertTopicName } from './topic-name.js';
 import type { AppendRequest, TopicConfig } from './types.js';
 
 const MAX_SEQUENCE = 2 ** 31 - 1;
@@ -53,4 +54,19 @@ export function checkOffsetArgument(name: string, value: unknown): asserts value
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new SealbusError('SEALBUS_ERR_REQUEST_INVALID', { reason: `${name} must be a non-negative integer` });
   }
+}
+
+/** A topic of a store by name: the name is checked first, so a bad name never reaches the map (or the disk). */
+export function lookupTopic<T>(topics: ReadonlyMap<string, T>, name: string): T {
+  assertTopicName(name, { allowInternal: true });
+  const topic = topics.get(name);
+  if (topic === undefined) throw new SealbusError('SEALBUS_ERR_TOPIC_NOT_FOUND', { topic: name });
+  return topic;
+}
+
+/** A partition of a store's topic, by topic name and index. */
+export function lookupPartition<P>(topics: ReadonlyMap<string, { readonly partitions: readonly P[] }>, name: string, partition: number): P {
+  const topic = lookupTopic(topics, name);
+  checkPartition(name, partition, topic.partitions.length);
+  return topic.partitions[partition]!;
 }

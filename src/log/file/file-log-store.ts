@@ -1,5 +1,5 @@
 import { SealbusError } from '../../errors/index.js';
-import { checkAppendRequest, checkOffsetArgument, checkPartition } from '../append-checks.js';
+import { checkAppendRequest, checkOffsetArgument, lookupPartition, lookupTopic } from '../append-checks.js';
 import { assertGroupName, checkCommits } from '../group-checks.js';
 import { assertProducerName } from '../producer-registry.js';
 import { resolveTopicConfig, validateTopicDefaults } from '../topic-config.js';
@@ -169,17 +169,11 @@ export class FileLogStore implements LogStore {
   }
 
   private topic(name: string): OpenTopic {
-    const opened = this.state();
-    assertTopicName(name, { allowInternal: true });
-    const topic = opened.topics.get(name);
-    if (topic === undefined) throw new SealbusError('SEALBUS_ERR_TOPIC_NOT_FOUND', { topic: name });
-    return topic;
+    return lookupTopic(this.state().topics, name);
   }
 
   private partition(name: string, partition: number): FilePartition {
-    const topic = this.topic(name);
-    checkPartition(name, partition, topic.partitions.length);
-    return topic.partitions[partition]!;
+    return lookupPartition(this.state().topics, name, partition);
   }
 
   private describe(topic: OpenTopic): TopicDescription {

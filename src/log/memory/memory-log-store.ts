@@ -1,5 +1,5 @@
 import { SealbusError } from '../../errors/index.js';
-import { checkAppendRequest, checkOffsetArgument, checkPartition } from '../append-checks.js';
+import { checkAppendRequest, checkOffsetArgument, lookupPartition, lookupTopic } from '../append-checks.js';
 import { assertGroupName, checkCommits } from '../group-checks.js';
 import { ProducerRegistry, assertProducerName } from '../producer-registry.js';
 import { assertTopicName } from '../topic-name.js';
@@ -66,16 +66,12 @@ export class MemoryLogStore implements LogStore {
 
   private topic(name: string): MemoryTopic {
     this.ensureOpen();
-    assertTopicName(name, { allowInternal: true });
-    const topic = this.topics.get(name);
-    if (topic === undefined) throw new SealbusError('SEALBUS_ERR_TOPIC_NOT_FOUND', { topic: name });
-    return topic;
+    return lookupTopic(this.topics, name);
   }
 
   private partition(name: string, partition: number): MemoryPartition {
-    const topic = this.topic(name);
-    checkPartition(name, partition, topic.partitions.length);
-    return topic.partitions[partition]!;
+    this.ensureOpen();
+    return lookupPartition(this.topics, name, partition);
   }
 
   private describe(topic: MemoryTopic): TopicDescription {
