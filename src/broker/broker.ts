@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SealbusError } from '../errors/index.js';
 import {
   assertTopicName,
@@ -125,8 +126,12 @@ export class Broker {
 
   async initProducer(actor: Actor, name: string | null): Promise<{ producerId: number; epoch: number }> {
     this.authorize(actor, 'produce', { kind: 'cluster' });
-    // Producer names are scoped by principal so that nobody can fence another principal's producer.
-    return this.store.initProducer(name === null || name === '' ? null : `${actor.name}\u0000${name}`);
+    if (name === null || name === '') return this.store.initProducer(null);
+    // Names are scoped by principal so that nobody can fence another principal's producer. The key is
+    // a hash of the (principal, name) pair: unambiguous whatever characters either holds, and of a
+    // fixed length the store accepts.
+    const scoped = createHash('sha256').update(JSON.stringify([actor.name, name])).digest('base64url');
+    return this.store.initProducer(`p:${scoped}`);
   }
 
   /** Appends one batch (as sent over WebSocket); resolves once it is durable. */
