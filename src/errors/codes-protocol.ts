@@ -14,6 +14,11 @@ export const protocolErrors = {
     retriable: true,
     message: 'More than {limit} batches in flight on this session',
   },
+  SEALBUS_ERR_PROTOCOL_TOO_MANY_SUBSCRIPTIONS: {
+    status: 429,
+    retriable: false,
+    message: 'At most {limit} subscriptions per session; unsubscribe first or open another session',
+  },
   SEALBUS_ERR_PROTOCOL_TOO_MANY_CONNECTIONS: { status: 503, retriable: true, message: 'Connection limit of {limit} reached' },
   SEALBUS_ERR_PROTOCOL_UNKNOWN_SUBSCRIPTION: { status: 400, retriable: false, message: 'No subscription {id} on this session' },
   SEALBUS_ERR_SESSION_EXPIRED: {

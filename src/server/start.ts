@@ -11,6 +11,7 @@ import {
 } from '../auth/index.js';
 import { AdminOnlyAuthorizer, Broker, type Authorizer } from '../broker/index.js';
 import type { SealbusConfig } from '../config/index.js';
+import { isSealbusError } from '../errors/index.js';
 import { FileLogStore, type LogStore, type RecoveryReport } from '../log/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import { buildApp } from './app.js';
@@ -103,11 +104,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
           server.setSecureContext(tls.serverOptions());
           // Live sessions are judged by the new CA bundle and CRL: a revoked or no longer trusted
           // certificate loses its session now, not at its next reconnect.
-          const closed = built.sessions.closeWhere(
-            (session) => rejectionOf(() => identifyClient(session.tlsSocket, tls, mapping)) !== null,
-            CLOSE_CODES.AUTHENTICATION,
-            'SEALBUS_ERR_AUTH_CERT_REVOKED',
-          );
+          const closed = built.sessions.closeEach((session) => rejectionCode(() => identifyClient(session.tlsSocket, tls, mapping)), CLOSE_CODES.AUTHENTICATION);
           app?.log.info({ closedSessions: closed }, 'TLS material reloaded');
         },
         (err) => app?.log.warn({ code: (err as { code?: string }).code }, 'new TLS material refused; the previous one stays in use'),
@@ -139,12 +136,13 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   }
 }
 
-function rejectionOf(check: () => unknown): unknown {
+/** The error code `check` throws, or null when it passes. */
+function rejectionCode(check: () => unknown): string | null {
   try {
     check();
     return null;
   } catch (err) {
-    return err;
+    return isSealbusError(err) ? err.code : 'SEALBUS_ERR_AUTH_CERT_UNTRUSTED';
   }
 }
 

@@ -16,7 +16,7 @@ describe('HTTPS authentication', () => {
   it('serves the admin with certificate and bound token', async () => {
     const res = await t.request('GET', '/v1/topics');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ topics: [] });
+    expect(res.body.topics).toEqual(expect.any(Array));
   });
 
   it('refuses a request without a client certificate', async () => {
@@ -58,8 +58,14 @@ describe('HTTPS authentication', () => {
     const res = await t.request('POST', '/v1/topics', { credentials: carol, body: { name: 'carols' } });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('SEALBUS_ERR_FORBIDDEN');
+    // Listing shows only what a principal may describe: carol sees nothing, though topics exist.
+    expect((await t.request('POST', '/v1/topics', { body: { name: 'admins.only' } })).status).toBe(201);
     const listed = await t.request('GET', '/v1/topics', { credentials: carol });
-    expect(listed.status).toBe(200);
+    expect([listed.status, listed.body]).toEqual([200, { topics: [] }]);
+    expect((await t.request('GET', '/v1/topics')).body.topics.map((topic: { name: string }) => topic.name)).toContain('admins.only');
+    // Asking for it by name is refused before its existence is revealed.
+    expect((await t.request('GET', '/v1/topics/admins.only', { credentials: carol })).body.code).toBe('SEALBUS_ERR_FORBIDDEN');
+    expect((await t.request('GET', '/v1/topics/no.such.topic', { credentials: carol })).body.code).toBe('SEALBUS_ERR_FORBIDDEN');
   });
 
   it('answers health and JWKS with a certificate but no token, and nothing without a certificate', async () => {

@@ -37,11 +37,15 @@ export class SessionRegistry {
     this.#sessions.delete(session);
   }
 
-  /** Closes every session for which `predicate` holds; returns how many. */
-  closeWhere(predicate: (session: LiveSession) => boolean, code: number, reason: string): number {
+  /**
+   * Asks `verdict` about every session: a string is the reason (an error code) to close it with,
+   * null keeps it. Returns how many were closed.
+   */
+  closeEach(verdict: (session: LiveSession) => string | null, code: number): number {
     let closed = 0;
     for (const session of [...this.#sessions]) {
-      if (predicate(session)) {
+      const reason = verdict(session);
+      if (reason !== null) {
         session.close(code, reason);
         closed++;
       }
@@ -50,6 +54,6 @@ export class SessionRegistry {
   }
 
   closeAll(code: number, reason: string): number {
-    return this.closeWhere(() => true, code, reason);
+    return this.closeEach(() => reason, code);
   }
 }

@@ -1,19 +1,13 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import type { Broker } from '../../broker/index.js';
-import type { SealbusConfig } from '../../config/index.js';
 import { SealbusError } from '../../errors/index.js';
 import { CLOSE_CODES, DEFAULT_FRAME_LIMITS, SUBPROTOCOL, WEBSOCKET_PATH } from '../../protocol/index.js';
-import { principalOf, type RequestAuthenticator } from '../context.js';
+import { principalOf } from '../context.js';
 import type { SessionRegistry } from './registry.js';
-import { Session } from './session.js';
+import { Session, type SessionDeps } from './session.js';
 
-export interface WebSocketDeps {
-  readonly broker: Broker;
-  readonly authenticator: RequestAuthenticator;
-  readonly limits: SealbusConfig['limits'];
+export interface WebSocketDeps extends Pick<SessionDeps, 'broker' | 'authenticator' | 'limits' | 'clock'> {
   readonly sessions: SessionRegistry;
-  readonly clock: () => number;
 }
 
 /**
@@ -44,19 +38,17 @@ export function registerWebSocketRoute(app: FastifyInstance, deps: WebSocketDeps
       },
     },
     (socket, request) => {
+      const { sessions, ...shared } = deps;
       const session = new Session(socket, request.raw.socket as TLSSocket, principalOf(request), request.certificate!, {
-        broker: deps.broker,
-        authenticator: deps.authenticator,
-        limits: deps.limits,
+        ...shared,
         frameLimits,
-        clock: deps.clock,
         log: request.log,
       });
-      if (!deps.sessions.add(session)) {
+      if (!sessions.add(session)) {
         session.close(CLOSE_CODES.SHUTTING_DOWN, 'SEALBUS_ERR_PROTOCOL_TOO_MANY_CONNECTIONS');
         return;
       }
-      socket.on('close', () => deps.sessions.delete(session));
+      socket.on('close', () => sessions.delete(session));
     },
   );
 }

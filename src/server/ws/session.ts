@@ -216,9 +216,7 @@ export class Session implements LiveSession {
       throw new SealbusError('SEALBUS_ERR_PROTOCOL_FRAME', { reason: `subscription ${subscriptionId} already exists` });
     }
     if (this.#subscriptions.size >= this.#deps.limits.maxSubscriptionsPerSession) {
-      throw new SealbusError('SEALBUS_ERR_PROTOCOL_FRAME', {
-        reason: `at most ${this.#deps.limits.maxSubscriptionsPerSession} subscriptions per session`,
-      });
+      throw new SealbusError('SEALBUS_ERR_PROTOCOL_TOO_MANY_SUBSCRIPTIONS', { limit: this.#deps.limits.maxSubscriptionsPerSession });
     }
     const { subscription, startOffset, highWatermark } = await this.#deps.broker.subscribe(this.principal, {
       topic: frame.topic,

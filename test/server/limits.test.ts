@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeRecords } from '../../src/log/index.js';
+import type { BrokerFrame } from '../../src/protocol/index.js';
+import { openRawSession, type RawSession } from '../helpers/raw-session.js';
+import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+
+const isError = (requestId: number) => (frame: BrokerFrame) => frame.type === 'ERROR' && frame.requestId === requestId;
+
+/** Every session limit, from the side of a client that ignores it. */
+describe('session limits', () => {
+  let t: TestBroker;
+  const open: RawSession[] = [];
+
+  async function session(): Promise<RawSession> {
+    const result = await openRawSession(t);
+    if (!result.ok) throw new Error(`upgrade refused: ${result.body.code}`);
+    open.push(result.session);
+    return result.session;
+  }
+
+  beforeAll(async () => {
+    t = await startTestBroker({
+      configure: (config) => ({
+        ...config,
+        limits: { ...config.limits, maxSessions: 3, maxInFlightPerSession: 1, maxSubscriptionsPerSession: 1, maxFrameBytes: 4096 },
+      }),
+    });
+    expect((await t.request('POST', '/v1/topics', { body: { name: 'limited', partitions: 2 } })).status).toBe(201);
+  });
+  afterAll(async () => {
+    for (const s of open) s.close();
+    await t?.close();
+  });
+
+  it('refuses batches past the in-flight limit with a retriable code, and acks the rest', async () => {
+    const s = await session();
+    const one = encodeRecords([{ value: Buffer.from('x') }]);
+    for (let requestId = 1; requestId <= 10; requestId++) {
+      s.send({ type: 'PRODUCE', requestId, topic: 'limited', partition: 0, producer: null, records: one });
+    }
+    const replies: BrokerFrame[] = [];
+    for (let requestId = 1; requestId <= 10; requestId++) replies.push(await s.next((f) => 'requestId' in f && f.requestId === requestId));
+    const refused = replies.filter((f) => f.type === 'ERROR');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const f of refused) expect(f).toMatchObject({ code: 'SEALBUS_ERR_PROTOCOL_TOO_MANY_IN_FLIGHT', retriable: true });
+    expect(replies[0]).toMatchObject({ type: 'PRODUCE_ACK' });
+  });
+
+  it('refuses a subscription past the per-session limit', async () => {
+    const s = await session();
+    s.send({ type: 'SUBSCRIBE', requestId: 1, subscriptionId: 1, topic: 'limited', partition: 0, start: { kind: 'earliest' }, creditBytes: 1 });
+    await s.next((f) => f.type === 'SUBSCRIBED');
+    s.send({ type: 'SUBSCRIBE', requestId: 2, subscriptionId: 2, topic: 'limited', partition: 1, start: { kind: 'earliest' }, creditBytes: 1 });
+    expect(await s.next(isError(2))).toMatchObject({ code: 'SEALBUS_ERR_PROTOCOL_TOO_MANY_SUBSCRIPTIONS' });
+  });
+
+  it('closes a session that sends a frame over the size limit', async () => {
+    const s = await session();
+    s.send({ type: 'PRODUCE', requestId: 1, topic: 'limited', partition: 0, producer: null, records: encodeRecords([{ value: Buffer.alloc(8192) }]) });
+    expect((await s.closed()).code).toBe(1009);
+  });
+
+  it('closes a session that sends a text frame', async () => {
+    const s = await session();
+    s.sendBytes('{"type":"PRODUCE"}');
+    expect(await s.closed()).toEqual({ code: 4400, reason: 'SEALBUS_ERR_PROTOCOL_FRAME' });
+  });
+
+  it('refuses a session past the total limit with 503 and a retriable code', async () => {
+    for (const s of open.splice(0)) {
+      s.close();
+      await s.closed();
+    }
+    const held = [await session(), await session(), await session()];
+    const refused = await openRawSession(t);
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect([refused.status, refused.body.code]).toEqual([503, 'SEALBUS_ERR_PROTOCOL_TOO_MANY_CONNECTIONS']);
+    expect(held).toHaveLength(3);
+  });
+});
