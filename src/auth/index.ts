@@ -37,6 +37,7 @@ export { createCrl, type CreateCrlOptions, type RevokedEntry } from './crl.js';
 export { checkClientUsage, identifyClient } from './identify-client.js';
 export { defaultIdentityMapping, validateIdentityMapping, type IdentityMapping } from './identity-mapping.js';
 export { ISSUER_KEY_FILE, LocalIssuer, type IssueTokenOptions } from './local-issuer.js';
+export { PRIVATE_MODE, replaceFile } from './private-files.js';
 export { parseSpiffeId } from './spiffe-id.js';
 export {
   loadTlsMaterial,

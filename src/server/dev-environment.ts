@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   certificateThumbprint,
   createCertificateAuthority,
   issueCertificate,
+  PRIVATE_MODE,
+  replaceFile,
   readCertificateFiles,
   writeCertificateFiles,
   type PemPair,
@@ -19,11 +21,6 @@ export interface DevEnvironment {
   readonly dir: string;
   readonly config: SealbusConfig;
   readonly files: { readonly ca: string; readonly adminCert: string; readonly adminKey: string; readonly env: string };
-}
-
-async function writePrivate(path: string, text: string): Promise<void> {
-  await writeFile(path, text, { mode: 0o600 });
-  await chmod(path, 0o600);
 }
 
 async function loadOrCreatePair(dir: string, name: string, create: () => Promise<PemPair>): Promise<PemPair> {
@@ -93,6 +90,7 @@ export async function writeAdminEnv(env: DevEnvironment, broker: RunningBroker, 
     `SEALBUS_KEY=${env.files.adminKey}`,
     `SEALBUS_TOKEN=${token}`,
   ];
-  await writePrivate(env.files.env, `${lines.join('\n')}\n`);
+  // Created 0600 and renamed into place: the token is never readable by others, not even briefly.
+  await replaceFile(env.files.env, `${lines.join('\n')}\n`, PRIVATE_MODE);
   return token;
 }
