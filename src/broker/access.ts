@@ -1,58 +1,41 @@
 /**
  * Authorization as the broker sees it: an actor, an action, a resource, a decision. The broker asks
- * once per request or batch (never per record); the policy engine plugs in behind `Authorizer`.
+ * once per request or batch (never per record); the policy engine (src/policy) decides behind
+ * `Authorizer`. The vocabulary is the policy layer's, re-exported.
  */
-export type Action =
-  | 'produce'
-  | 'consume'
-  | 'describe'
-  | 'create'
-  | 'delete'
-  | 'alter'
-  | 'commit-offset'
-  | 'issue-token'
-  | 'manage-keys'
-  | 'read-audit'
-  | 'manage-schemas';
+import type { Action, Resource, RuleRef } from '../policy/index.js';
 
-export type Resource =
-  | { readonly kind: 'topic'; readonly name: string }
-  | { readonly kind: 'group'; readonly name: string }
-  | { readonly kind: 'cluster' };
+export type { Action, Resource } from '../policy/index.js';
 
-/** What the broker needs to know of an authenticated client. `src/auth`'s Principal satisfies it. */
+/**
+ * What the broker needs to know of an authenticated client. `src/auth`'s Principal satisfies it;
+ * transports add where the request came from.
+ */
 export interface Actor {
   readonly name: string;
+  readonly certificate?: { readonly spiffeId: string | null; readonly subject: string; readonly fingerprint256: string } | null;
+  readonly token?: { readonly groups: readonly string[]; readonly scopes: readonly string[]; readonly bound: boolean } | null;
+  /** The client's address, for policy conditions; null when unknown. */
+  readonly sourceIp?: string | null;
+}
+
+/** What a request carries beyond who and what: policy conditions look at it. */
+export interface AccessContext {
+  /** Produce only: whether the batch is an end-to-end envelope. */
+  readonly encrypted?: boolean;
 }
 
 export interface Decision {
   readonly allowed: boolean;
   /** The rule (or built-in reason) that decided, for audit and explain. */
   readonly rule: string;
+  readonly deciding?: readonly RuleRef[];
 }
 
 export interface Authorizer {
-  authorize(actor: Actor, action: Action, resource: Resource): Decision;
+  authorize(actor: Actor, action: Action, resource: Resource, context?: AccessContext): Decision;
 }
 
 export function describeResource(resource: Resource): string {
   return resource.kind === 'cluster' ? 'the cluster' : `${resource.kind} "${resource.name}"`;
-}
-
-/**
- * The interim rule until topic policies exist: the configured administrators may do everything,
- * everybody else nothing. Default deny: an empty list admits nobody.
- */
-export class AdminOnlyAuthorizer implements Authorizer {
-  readonly #admins: ReadonlySet<string>;
-
-  constructor(admins: Iterable<string>) {
-    this.#admins = new Set(admins);
-  }
-
-  authorize(actor: Actor): Decision {
-    return this.#admins.has(actor.name)
-      ? { allowed: true, rule: 'builtin:admin' }
-      : { allowed: false, rule: 'builtin:default-deny' };
-  }
 }

@@ -16,6 +16,8 @@ import {
 import { partitionForKey } from '../log/partitioner.js';
 import type { StartPosition } from '../protocol/index.js';
 import { describeResource, type Action, type Actor, type Authorizer, type Resource } from './access.js';
+import { ConsumerGroups } from './consumer-groups.js';
+import type { CoordinatorOptions } from './groups/index.js';
 import { Subscription, type SubscriptionOptions } from './subscription.js';
 
 export interface BrokerLimits {
@@ -32,6 +34,8 @@ export interface BrokerOptions {
   readonly limits: BrokerLimits;
   /** Settings applied to new topics where the request is silent. */
   readonly topicDefaults?: Partial<TopicConfigInput>;
+  /** Consumer-group coordinator settings (clock, timers, limits); the store is the broker's. */
+  readonly groups?: Omit<CoordinatorOptions, 'store'>;
 }
 
 export interface CreateTopicInput {
@@ -63,12 +67,29 @@ export class Broker {
   readonly #authorizer: Authorizer;
   readonly #topicDefaults: Partial<TopicConfigInput>;
   readonly #roundRobin = new Map<string, number>();
+  /** Consumer groups: join, heartbeat, commit, describe, reset, each behind its authorization. */
+  readonly groups: ConsumerGroups;
 
   constructor(options: BrokerOptions) {
     this.store = options.store;
     this.limits = options.limits;
     this.#authorizer = options.authorizer;
     this.#topicDefaults = options.topicDefaults ?? {};
+    this.groups = new ConsumerGroups(
+      { ...options.groups, store: options.store },
+      (actor, action, resource) => this.authorize(actor, action, resource),
+      (actor, action, resource) => this.isAllowed(actor, action, resource),
+    );
+  }
+
+  /** Stops the broker's timers (group heartbeats); the store is closed by its owner. */
+  close(): void {
+    this.groups.coordinator.close();
+  }
+
+  /** Whether `actor` may do `action` on `resource`, for filtering lists (never throws). */
+  isAllowed(actor: Actor, action: Action, resource: Resource): boolean {
+    return this.#authorizer.authorize(actor, action, resource).allowed;
   }
 
   /** Throws SEALBUS_ERR_FORBIDDEN unless `actor` may do `action` on `resource`. */
@@ -98,13 +119,15 @@ export class Broker {
       ...(input.maxRecordBytes !== undefined && { maxRecordBytes: input.maxRecordBytes }),
       ...(input.segmentBytes !== undefined && { segmentBytes: input.segmentBytes }),
     };
-    return this.store.createTopic(input.name, config);
+    const created = await this.store.createTopic(input.name, config);
+    this.groups.coordinator.topicChanged(input.name);
+    return created;
   }
 
   /** Lists only the topics the actor may describe. */
   async listTopics(actor: Actor): Promise<TopicDescription[]> {
     const topics = await this.store.listTopics();
-    return topics.filter((t) => this.#authorizer.authorize(actor, 'describe', { kind: 'topic', name: t.name }).allowed);
+    return topics.filter((t) => this.isAllowed(actor, 'describe', { kind: 'topic', name: t.name }));
   }
 
   async describeTopic(actor: Actor, name: string): Promise<TopicDescription> {
@@ -115,6 +138,7 @@ export class Broker {
   async deleteTopic(actor: Actor, name: string): Promise<void> {
     this.#topic(actor, 'delete', name);
     await this.store.deleteTopic(name);
+    this.groups.coordinator.topicChanged(name);
   }
 
   /** What a producer needs to route records: the partition count and the record size limit. */
@@ -124,8 +148,11 @@ export class Broker {
     return { partitions: config.partitions, maxRecordBytes: config.maxRecordBytes };
   }
 
+  /**
+   * A producer id is no right in itself: every batch it stamps is authorized on its topic. Any
+   * authenticated principal may get one; a name is scoped to the principal.
+   */
   async initProducer(actor: Actor, name: string | null): Promise<{ producerId: number; epoch: number }> {
-    this.authorize(actor, 'produce', { kind: 'cluster' });
     if (name === null || name === '') return this.store.initProducer(null);
     // Names are scoped by principal so that nobody can fence another principal's producer. The key is
     // a hash of the (principal, name) pair: unambiguous whatever characters either holds, and of a

@@ -1,4 +1,4 @@
-import { isSealbusError } from '../errors/index.js';
+import { isSealbusError, type SealbusError } from '../errors/index.js';
 import type { LogStore } from '../log/index.js';
 
 export interface SubscriptionOptions {
@@ -32,6 +32,7 @@ export class Subscription {
   #offset: number;
   #wakeCredit: (() => void) | null = null;
   #closed = false;
+  #failWith: SealbusError | null = null;
 
   constructor(options: SubscriptionOptions) {
     this.#options = options;
@@ -46,6 +47,17 @@ export class Subscription {
 
   get offset(): number {
     return this.#offset;
+  }
+
+  get topic(): string {
+    return this.#options.topic;
+  }
+
+  /** Ends the subscription with `error` (a right withdrawn): `onEnd` reports it to the client. */
+  fail(error: SealbusError): void {
+    if (this.#closed) return;
+    this.#failWith = error;
+    this.close();
   }
 
   addCredit(bytes: number): void {
@@ -89,6 +101,6 @@ export class Subscription {
       if (!this.#closed || isSealbusError(err)) failure = err;
     }
     this.#closed = true;
-    this.#options.onEnd(failure);
+    this.#options.onEnd(this.#failWith ?? failure);
   }
 }

@@ -18,6 +18,41 @@ export interface CreateTopicInput {
   readonly segmentBytes?: number;
 }
 
+/** A consumer group as `listGroups` shows it. */
+export interface GroupSummary {
+  readonly group: string;
+  readonly state: 'empty' | 'stable' | 'rebalancing';
+  readonly members: number;
+  readonly generation: number;
+}
+
+/** A consumer group's members, their partitions, and each partition's committed offset and lag. */
+export interface GroupDescription {
+  readonly group: string;
+  readonly state: 'empty' | 'stable' | 'rebalancing';
+  readonly generation: number;
+  readonly strategy: 'range' | 'sticky' | null;
+  readonly members: readonly {
+    readonly memberId: string;
+    readonly principal: string;
+    readonly clientAddress: string | null;
+    readonly topics: readonly string[];
+    readonly assigned: readonly { readonly topic: string; readonly partition: number }[];
+    readonly pendingRevocation: readonly { readonly topic: string; readonly partition: number }[];
+  }[];
+  readonly partitions: readonly {
+    readonly topic: string;
+    readonly partition: number;
+    readonly committedOffset: number | null;
+    readonly highWatermark: number;
+    readonly lag: number | null;
+    readonly owner: string | null;
+  }[];
+}
+
+/** Where `resetGroup` moves a group's committed offsets. */
+export type GroupResetTarget = 'earliest' | 'latest' | { readonly timestamp: number | Date };
+
 /** Options of `Admin`. */
 export interface AdminOptions {
   readonly connection: ConnectionOptions;
@@ -87,6 +122,41 @@ export class Admin {
   async deleteTopic(name: string): Promise<void> {
     checkName(name, true);
     await this.#http.request('DELETE', `/v1/topics/${encodeURIComponent(name)}`);
+  }
+
+  /** Every consumer group the caller may describe. */
+  async listGroups(): Promise<GroupSummary[]> {
+    const { body } = await this.#http.request('GET', '/v1/groups');
+    const groups = (body as { groups?: unknown } | null)?.groups;
+    if (!Array.isArray(groups)) throw unexpected('group list');
+    return groups as GroupSummary[];
+  }
+
+  /** Members, assignment, committed offset and lag per partition; SEALBUS_ERR_GROUP_NOT_FOUND if unknown. */
+  async describeGroup(group: string): Promise<GroupDescription> {
+    const { body } = await this.#http.request('GET', `/v1/groups/${encodeURIComponent(group)}`);
+    if (typeof body !== 'object' || body === null || !Array.isArray((body as { members?: unknown }).members)) throw unexpected('group description');
+    return body as GroupDescription;
+  }
+
+  /**
+   * Moves an inactive group's committed offsets (SEALBUS_ERR_GROUP_NOT_EMPTY while it has
+   * members), for the topics it committed before or those given; returns the new offsets.
+   */
+  async resetGroup(group: string, to: GroupResetTarget, topics?: readonly string[]): Promise<{ topic: string; partition: number; offset: number }[]> {
+    const target = typeof to === 'string' ? to : { timestamp: to.timestamp instanceof Date ? to.timestamp.getTime() : to.timestamp };
+    const { body } = await this.#http.request('POST', `/v1/groups/${encodeURIComponent(group)}/reset`, {
+      to: target,
+      ...(topics !== undefined && { topics }),
+    });
+    const offsets = (body as { offsets?: unknown } | null)?.offsets;
+    if (!Array.isArray(offsets)) throw unexpected('reset result');
+    return offsets as { topic: string; partition: number; offset: number }[];
+  }
+
+  /** Deletes an inactive group's committed offsets. */
+  async deleteGroup(group: string): Promise<void> {
+    await this.#http.request('DELETE', `/v1/groups/${encodeURIComponent(group)}`);
   }
 
   /** Releases the kept-alive connections. */

@@ -28,6 +28,8 @@ export interface AssignmentHooks {
  */
 export class ConsumerAssignment {
   position: number | null = null;
+  /** The offset after the last record the application finished (the next one it asked for). */
+  processed: number | null = null;
   fetchOffset: number | null = null;
   highWatermark = 0;
   bufferedBytes = 0;

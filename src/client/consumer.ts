@@ -5,6 +5,7 @@ import type { StartPosition } from '../protocol/index.js';
 import { DEFAULT_RETRY, asSealbusError, backoffDelay, type RetryOptions } from './backoff.js';
 import type { ConnectionOptions } from './connection-options.js';
 import { ConsumerAssignment, type BufferedBatch } from './consumer-assignment.js';
+import { GroupMember, type RebalanceListener, type TopicPartition } from './group-member.js';
 import { toConsumedRecord, type ConsumedRecord } from './records.js';
 import { SessionSource } from './session-source.js';
 import type { Transport } from './transport.js';
@@ -31,6 +32,26 @@ export interface ConsumerOptions {
   readonly retry?: Partial<RetryOptions>;
   readonly requestTimeoutMs?: number;
   readonly random?: () => number;
+  /**
+   * A consumer group to join: then call `subscribe(topics)` instead of `assign()`, and the broker
+   * spreads the topics' partitions over the group's members.
+   */
+  readonly group?: string;
+  /** How the group spreads partitions (default 'sticky': moves as few as possible on a rebalance). */
+  readonly strategy?: 'range' | 'sticky';
+  /** Without a heartbeat for this long the broker drops the member (default 30 s). */
+  readonly sessionTimeoutMs?: number;
+  /** Time allowed to release revoked partitions (default: the session timeout). */
+  readonly rebalanceTimeoutMs?: number;
+  /** Where a partition the group never committed starts (default 'latest'). */
+  readonly resetTo?: 'earliest' | 'latest';
+  /**
+   * Commit the offsets of processed records every `autoCommitIntervalMs` (default 5 s), on each
+   * rebalance and on close; false: only `commit()` commits (revoked partitions are still committed).
+   */
+  readonly autoCommit?: boolean;
+  readonly autoCommitIntervalMs?: number;
+  readonly onRebalance?: RebalanceListener;
 }
 
 function toStartPosition(start: StartAt | undefined): StartPosition {
@@ -66,6 +87,13 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   readonly #random: () => number;
   readonly #timers = new Set<NodeJS.Timeout>();
   #current: Current | null = null;
+  /** The record handed out last: it counts as processed once the loop asks for the next one. */
+  #inHand: { assignment: ConsumerAssignment; offset: number } | null = null;
+  #inHandWaiters: (() => void)[] = [];
+  /** close() was called: nothing more is handed out. */
+  #closing = false;
+  readonly #member: GroupMember | null;
+  readonly #resetTo: 'earliest' | 'latest';
   #waiters: (() => void)[] = [];
   #failure: SealbusError | null = null;
   #failureThrown = false;
@@ -86,25 +114,107 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#random = options.random ?? Math.random;
     this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#resetTo = options.resetTo ?? 'latest';
+    this.#member = options.group === undefined ? null : this.#groupMember(options, options.group);
+  }
+
+  #groupMember(options: ConsumerOptions, group: string): GroupMember {
+    const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
+    return new GroupMember(
+      this.#sessions,
+      {
+        group,
+        strategy: options.strategy ?? 'sticky',
+        sessionTimeoutMs,
+        rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? sessionTimeoutMs,
+        resetTo: this.#resetTo,
+        autoCommitIntervalMs: options.autoCommit === false ? null : (options.autoCommitIntervalMs ?? 5_000),
+        listener: options.onRebalance ?? {},
+        retry: this.#retry,
+        random: this.#random,
+      },
+      {
+        start: (topic, partition, from) => this.#assignOne(topic, partition, from === null ? this.#resetTo : { offset: from }),
+        stop: async (topic, partition) => {
+          const assignment = this.#assignments.get(`${partition}:${topic}`);
+          if (assignment === undefined) return null;
+          await this.unassign(topic, partition); // nothing more of it is handed out
+          // The record the loop holds is finished before the partition moves on, so that two members
+          // never process one partition at the same time (a stuck loop meets the rebalance timeout).
+          if (this.#inHand?.assignment === assignment) await new Promise<void>((resolve) => this.#inHandWaiters.push(resolve));
+          return assignment.processed;
+        },
+        offset: (topic, partition, kind) => {
+          const assignment = this.#assignments.get(`${partition}:${topic}`);
+          return (kind === 'processed' ? assignment?.processed : assignment?.position) ?? null;
+        },
+        fail: (error) => {
+          this.#shutdown(error);
+          void this.#sessions.close();
+        },
+      },
+    );
+  }
+
+  /**
+   * Joins the consumer group (`group` option) for these topics; records of the partitions the
+   * broker assigns to this member arrive through the iteration.
+   *
+   * @example
+   * const consumer = new Consumer({ connection: connectionOptionsFromEnv(), group: 'billing', resetTo: 'earliest' });
+   * consumer.subscribe(['orders']);
+   * for await (const record of consumer) await bill(record); // committed after processing
+   */
+  subscribe(topics: readonly string[]): void {
+    if (this.#member === null) {
+      throw new SealbusError('SEALBUS_ERR_REQUEST_INVALID', { reason: 'subscribe() needs the group option; use assign() without a group' });
+    }
+    if (this.#closed) throw new SealbusError('SEALBUS_ERR_CONNECTION_CLOSED', { reason: 'the consumer is closed' });
+    if (topics.length === 0) throw new SealbusError('SEALBUS_ERR_REQUEST_INVALID', { reason: 'subscribe() needs at least one topic' });
+    for (const topic of topics) {
+      const problem = topicNameProblem(topic);
+      if (problem !== null) throw new SealbusError('SEALBUS_ERR_TOPIC_NAME_INVALID', { reason: problem });
+    }
+    this.#member.subscribe(topics);
+  }
+
+  /**
+   * Commits, for the group, every record the iteration has handed out so far (call it after
+   * processing them). Without `autoCommit`, this is the only commit besides rebalances.
+   */
+  async commit(): Promise<void> {
+    if (this.#member === null) throw new SealbusError('SEALBUS_ERR_REQUEST_INVALID', { reason: 'commit() needs the group option' });
+    this.#markProcessed();
+    await this.#member.commit('position');
+  }
+
+  /** The partitions the group assigned to this consumer (empty without a group). */
+  assignment(): TopicPartition[] {
+    return this.#member?.assignment ?? [];
   }
 
   /** Starts reading these partitions (in the background; errors surface through the iteration). */
   assign(assignments: readonly Assignment[]): void {
     if (this.#closed) throw new SealbusError('SEALBUS_ERR_CONNECTION_CLOSED', { reason: 'the consumer is closed' });
-    for (const { topic, partition, start } of assignments) {
+    if (this.#member !== null) throw new SealbusError('SEALBUS_ERR_REQUEST_INVALID', { reason: 'a group consumer gets its partitions from the group: use subscribe()' });
+    for (const { topic, partition } of assignments) {
       const problem = topicNameProblem(topic);
       if (problem !== null) throw new SealbusError('SEALBUS_ERR_TOPIC_NAME_INVALID', { reason: problem });
-      const key = `${partition}:${topic}`;
-      if (this.#assignments.has(key)) {
+      if (this.#assignments.has(`${partition}:${topic}`)) {
         throw new SealbusError('SEALBUS_ERR_REQUEST_INVALID', { reason: `${topic}/${partition} is already assigned` });
       }
-      const assignment = new ConsumerAssignment(topic, partition, toStartPosition(start), this.#windowBytes, {
-        deliver: (batch) => this.#deliver(batch),
-        ended: (ended, error) => this.#ended(ended, error),
-      });
-      this.#assignments.set(key, assignment);
-      void this.#subscribe(assignment);
     }
+    for (const { topic, partition, start } of assignments) this.#assignOne(topic, partition, start);
+  }
+
+  #assignOne(topic: string, partition: number, start: StartAt | undefined): void {
+    if (this.#closed || this.#assignments.has(`${partition}:${topic}`)) return;
+    const assignment = new ConsumerAssignment(topic, partition, toStartPosition(start), this.#windowBytes, {
+      deliver: (batch) => this.#deliver(batch),
+      ended: (ended, error) => this.#ended(ended, error),
+    });
+    this.#assignments.set(`${partition}:${topic}`, assignment);
+    void this.#subscribe(assignment);
   }
 
   /** Stops reading a partition; records of it still buffered are dropped. */
@@ -134,8 +244,24 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     return this.#closedPromise;
   }
 
-  /** Ends the iteration and the session. */
+  /**
+   * Ends the iteration and the session: no record is handed out after this call. A group consumer
+   * then lets the loop finish the record it holds, commits what it processed, and leaves the group,
+   * so its partitions move on without being processed twice at once.
+   */
   async close(): Promise<void> {
+    await this.#close(false);
+  }
+
+  async #close(fromLoop: boolean): Promise<void> {
+    this.#closing = true;
+    this.#wake();
+    // Leaving the loop (break, throw) abandons the record in hand: it was not necessarily processed.
+    if (fromLoop) this.#inHand = null;
+    if (this.#member !== null && this.#inHand !== null && !this.#closed) {
+      await new Promise<void>((resolve) => this.#inHandWaiters.push(resolve));
+    }
+    await this.#member?.close();
     this.#shutdown(null);
     await this.#sessions.close();
   }
@@ -146,14 +272,29 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       next: () => this.#next(),
       // Leaving a for-await loop (break, return, throw) closes the consumer.
       return: async () => {
-        await this.close();
+        await this.#close(true);
         return { done: true, value: undefined };
       },
     };
   }
 
+  #markProcessed(): void {
+    if (this.#inHand === null) return;
+    this.#inHand.assignment.processed = this.#inHand.offset + 1;
+    this.#inHand = null;
+    this.#releaseInHandWaiters();
+  }
+
+  #releaseInHandWaiters(): void {
+    const waiters = this.#inHandWaiters;
+    this.#inHandWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   async #next(): Promise<IteratorResult<ConsumedRecord>> {
+    this.#markProcessed();
     for (;;) {
+      if (this.#closing && this.#failure === null) return { done: true, value: undefined };
       const record = this.#take();
       if (record !== null) return { done: false, value: record };
       if (this.#failure !== null && !this.#failureThrown) {
@@ -179,6 +320,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         const record = current.records[current.index++]!;
         if (assignment.position !== null && record.offset < assignment.position) continue; // before the requested offset
         assignment.position = record.offset + 1;
+        this.#inHand = { assignment, offset: record.offset };
         if (current.index === current.records.length) this.#finish(current);
         return toConsumedRecord(assignment.topic, assignment.partition, record);
       }
@@ -209,6 +351,12 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
 
   #ended(assignment: ConsumerAssignment, error: SealbusError): void {
     if (this.#closed || !this.#isAssigned(assignment)) return;
+    if (this.#member !== null && error.code === 'SEALBUS_ERR_OFFSET_OUT_OF_RANGE') {
+      // The group's committed offset fell out of retention: start again where resetTo says.
+      const { topic, partition } = assignment;
+      void this.unassign(topic, partition).then(() => this.#assignOne(topic, partition, this.#resetTo));
+      return;
+    }
     if (!error.retriable || assignment.attempts + 1 >= this.#retry.maxAttempts) {
       this.#shutdown(error);
       void this.#sessions.close();
@@ -233,6 +381,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     this.#resolveClosed(error);
+    this.#releaseInHandWaiters();
     this.#wake();
   }
 

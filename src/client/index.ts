@@ -1,5 +1,13 @@
 /** The sealbus TypeScript SDK. */
-export { Admin, type AdminOptions, type CreateTopicInput, type TopicDescription } from './admin.js';
+export {
+  Admin,
+  type AdminOptions,
+  type CreateTopicInput,
+  type GroupDescription,
+  type GroupResetTarget,
+  type GroupSummary,
+  type TopicDescription,
+} from './admin.js';
 export { DEFAULT_RETRY, backoffDelay, type RetryOptions } from './backoff.js';
 export {
   connectionOptionsFromEnv,
@@ -10,6 +18,7 @@ export {
   type Pem,
 } from './connection-options.js';
 export { Consumer, type Assignment, type ConsumerOptions, type StartAt } from './consumer.js';
+export type { RebalanceListener, TopicPartition } from './group-member.js';
 export { Producer, type ProducerOptions } from './producer.js';
 export type { BytesInput, ConsumedRecord, ProducerRecord, RecordMetadata } from './records.js';
 export type { ConnectionEvents, FrameConnection, Transport } from './transport.js';

@@ -7,7 +7,10 @@ import {
   type BrokerFrame,
   type ClientFrame,
   type CreditFrame,
+  type AssignmentFrame,
   type FrameLimits,
+  type GroupErrorFrame,
+  type GroupJoinedFrame,
   type MetadataResultFrame,
   type OkFrame,
   type ProduceAckFrame,
@@ -30,6 +33,10 @@ interface Replies {
   REFRESH: RefreshedFrame;
   METADATA: MetadataResultFrame;
   INIT_PRODUCER: ProducerFrame;
+  JOIN_GROUP: GroupJoinedFrame;
+  HEARTBEAT: OkFrame;
+  COMMIT: OkFrame;
+  LEAVE_GROUP: OkFrame;
 }
 const EXPECTED_REPLY: { readonly [K in keyof Replies]: Replies[K]['type'] } = {
   PRODUCE: 'PRODUCE_ACK',
@@ -38,7 +45,21 @@ const EXPECTED_REPLY: { readonly [K in keyof Replies]: Replies[K]['type'] } = {
   REFRESH: 'REFRESHED',
   METADATA: 'METADATA_RESULT',
   INIT_PRODUCER: 'PRODUCER',
+  JOIN_GROUP: 'GROUP_JOINED',
+  HEARTBEAT: 'OK',
+  COMMIT: 'OK',
+  LEAVE_GROUP: 'OK',
 };
+
+const MAX_UNCLAIMED_MEMBERS = 8;
+const MAX_UNCLAIMED_PUSHES = 8;
+
+/** Receives the pushes of one group membership. */
+export interface GroupListener {
+  assignment(frame: AssignmentFrame): void;
+  /** The broker removed the member (GROUP_ERROR), or the session closed. */
+  removed(error: SealbusError): void;
+}
 
 /** Receives the pushes of one subscription. */
 export interface SubscriptionListener {
@@ -69,6 +90,8 @@ interface Pending {
 export class Session {
   readonly #pending = new Map<number, Pending>();
   readonly #subscriptions = new Map<number, SubscriptionListener>();
+  readonly #groups = new Map<string, GroupListener>();
+  readonly #unclaimed = new Map<string, (AssignmentFrame | GroupErrorFrame)[]>();
   readonly #transport: Transport;
   readonly #options: Required<SessionOptions>;
   #connection: FrameConnection | null = null;
@@ -148,6 +171,47 @@ export class Session {
     this.#subscriptions.delete(id);
   }
 
+  /**
+   * Routes the pushes of group membership `memberId` to `listener`. The broker sends the first
+   * ASSIGNMENT right behind GROUP_JOINED, often in the same read, so pushes for a member nobody
+   * registered yet are held (a few, briefly) and replayed here.
+   */
+  addGroupMember(memberId: string, listener: GroupListener): void {
+    this.#groups.set(memberId, listener);
+    const held = this.#unclaimed.get(memberId);
+    this.#unclaimed.delete(memberId);
+    for (const frame of held ?? []) {
+      if (this.#groups.get(memberId) !== listener) return;
+      if (frame.type === 'ASSIGNMENT') listener.assignment(frame);
+      else {
+        this.#groups.delete(memberId);
+        listener.removed(SealbusError.fromWire({ code: frame.code, message: frame.message }));
+      }
+    }
+  }
+
+  removeGroupMember(memberId: string): void {
+    this.#groups.delete(memberId);
+  }
+
+  #routeGroupPush(frame: AssignmentFrame | GroupErrorFrame): void {
+    const listener = this.#groups.get(frame.memberId);
+    if (listener === undefined) {
+      // Bounded: a broker cannot make us hold more than a few pushes for members we never named.
+      if (!this.#unclaimed.has(frame.memberId) && this.#unclaimed.size >= MAX_UNCLAIMED_MEMBERS) return;
+      const held = this.#unclaimed.get(frame.memberId) ?? [];
+      if (held.length < MAX_UNCLAIMED_PUSHES) held.push(frame);
+      this.#unclaimed.set(frame.memberId, held);
+      return;
+    }
+    if (frame.type === 'ASSIGNMENT') {
+      listener.assignment(frame);
+      return;
+    }
+    this.#groups.delete(frame.memberId);
+    listener.removed(SealbusError.fromWire({ code: frame.code, message: frame.message }));
+  }
+
   /** Ends the session. Without an error, a normal close: pending requests fail as CONNECTION_CLOSED. */
   close(error?: SealbusError): void {
     if (this.#closedWith !== null) return;
@@ -188,6 +252,10 @@ export class Session {
       }
       case 'TOKEN_EXPIRING':
         void this.#refresh();
+        return;
+      case 'ASSIGNMENT':
+      case 'GROUP_ERROR':
+        this.#routeGroupPush(frame);
         return;
       case 'ERROR':
         if (frame.requestId === 0) {
@@ -240,6 +308,9 @@ export class Session {
     const subscriptions = [...this.#subscriptions.values()];
     this.#subscriptions.clear();
     for (const listener of subscriptions) listener.ended(error);
+    const groups = [...this.#groups.values()];
+    this.#groups.clear();
+    for (const listener of groups) listener.removed(error);
     const listeners = this.#closeListeners;
     this.#closeListeners = [];
     for (const listener of listeners) listener(error);

@@ -38,12 +38,14 @@ export function configFromObject(input: unknown, source: string, baseDir = proce
     tls: Record<string, unknown>;
     store: Record<string, unknown>;
     auth: { localIssuer: Record<string, unknown> };
+    policy: { dir: string };
   };
   const absolute = (p: unknown): string => (isAbsolute(String(p)) ? String(p) : resolve(baseDir, String(p)));
   for (const key of ['cert', 'key', 'ca', 'crl'] as const) {
     if (config.tls[key] !== undefined) config.tls[key] = absolute(config.tls[key]);
   }
   config.store.dir = absolute(config.store.dir);
+  config.policy.dir = absolute(config.policy.dir);
   const issuer = config.auth.localIssuer;
   issuer.keyDir = issuer.keyDir === undefined ? resolve(String(config.store.dir), 'issuer') : absolute(issuer.keyDir);
   return deepFreeze({ source, ...(config as object) } as SealbusConfig);

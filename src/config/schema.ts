@@ -85,12 +85,16 @@ export const configSchema = {
             },
           },
         },
-        admins: {
-          type: 'array',
-          maxItems: 256,
-          items: { type: 'string', minLength: 1, maxLength: 512 },
-          default: [],
-        },
+      },
+    },
+    policy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        dir: { type: 'string', minLength: 1, maxLength: 4096, default: 'policies' },
+        watch: { type: 'boolean', default: true },
+        cacheSize: { type: 'integer', minimum: 0, maximum: 10_000_000, default: 10_000 },
       },
     },
     store: {
@@ -127,6 +131,7 @@ export const configSchema = {
         maxRecordsPerBatch: { ...positiveInt, maximum: 100_000, default: 10_000 },
         maxInFlightPerSession: { ...positiveInt, maximum: 65_536, default: 1024 },
         maxSubscriptionsPerSession: { ...positiveInt, maximum: 4096, default: 256 },
+        maxGroupsPerSession: { ...positiveInt, maximum: 1024, default: 16 },
         maxSessions: { ...positiveInt, default: 10_000 },
         longPollMaxMs: { ...positiveInt, maximum: 300_000, default: 30_000 },
         fetchMaxBytes: { ...positiveInt, default: 4_194_304 },

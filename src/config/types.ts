@@ -25,8 +25,8 @@ export interface SealbusConfig {
       readonly typ?: string;
       readonly groupsClaim: string;
     }[];
-    readonly admins: readonly string[];
   };
+  readonly policy: { readonly dir: string; readonly watch: boolean; readonly cacheSize: number };
   readonly store: { readonly kind: 'file'; readonly dir: string; readonly retentionCheckMs: number };
   readonly topicDefaults: {
     readonly partitions: number;
@@ -43,6 +43,7 @@ export interface SealbusConfig {
     readonly maxRecordsPerBatch: number;
     readonly maxInFlightPerSession: number;
     readonly maxSubscriptionsPerSession: number;
+    readonly maxGroupsPerSession: number;
     readonly maxSessions: number;
     readonly longPollMaxMs: number;
     readonly fetchMaxBytes: number;

@@ -1,6 +1,8 @@
 import { authErrors } from './codes-auth.js';
 import { generalErrors } from './codes-general.js';
+import { groupErrors } from './codes-groups.js';
 import { logErrors } from './codes-log.js';
+import { policyErrors } from './codes-policy.js';
 import { protocolErrors } from './codes-protocol.js';
 import type { ErrorSpec } from './error-spec.js';
 
@@ -14,6 +16,8 @@ export const catalog = {
   ...logErrors,
   ...authErrors,
   ...protocolErrors,
+  ...policyErrors,
+  ...groupErrors,
 } as const;
 
 export type ErrorCode = keyof typeof catalog;

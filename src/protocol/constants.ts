@@ -21,6 +21,10 @@ export const FRAME_TYPE_CODES = {
   REFRESH: 0x05,
   METADATA: 0x06,
   INIT_PRODUCER: 0x07,
+  JOIN_GROUP: 0x08,
+  HEARTBEAT: 0x09,
+  COMMIT: 0x0a,
+  LEAVE_GROUP: 0x0b,
   PRODUCE_ACK: 0x81,
   SUBSCRIBED: 0x82,
   RECORDS: 0x83,
@@ -29,6 +33,9 @@ export const FRAME_TYPE_CODES = {
   PRODUCER: 0x86,
   SUBSCRIPTION_ERROR: 0x87,
   TOKEN_EXPIRING: 0x88,
+  GROUP_JOINED: 0x89,
+  ASSIGNMENT: 0x8a,
+  GROUP_ERROR: 0x8b,
   ERROR: 0x8f,
   OK: 0x90,
 } as const;
@@ -37,6 +44,9 @@ export type FrameTypeName = keyof typeof FRAME_TYPE_CODES;
 
 /** Start positions of SUBSCRIBE, as carried in its `startKind` byte. */
 export const START_KIND_CODES = { offset: 0, earliest: 1, latest: 2, timestamp: 3 } as const;
+
+/** Assignment strategies of JOIN_GROUP, as carried in its `strategy` byte. */
+export const STRATEGY_CODES = { range: 0, sticky: 1 } as const;
 
 /** PRODUCE flag: a producer stamp (producerId, epoch, baseSequence) follows. */
 export const PRODUCE_FLAG_STAMP = 0x01;
@@ -66,6 +76,10 @@ export interface FrameLimits {
   readonly maxTokenBytes: number;
   readonly maxErrorCodeBytes: number;
   readonly maxErrorMessageBytes: number;
+  readonly maxGroupBytes: number;
+  readonly maxMemberIdBytes: number;
+  readonly maxTopicsPerJoin: number;
+  readonly maxOffsetsPerCommit: number;
 }
 
 export const DEFAULT_FRAME_LIMITS: FrameLimits = Object.freeze({
@@ -77,6 +91,11 @@ export const DEFAULT_FRAME_LIMITS: FrameLimits = Object.freeze({
   maxTokenBytes: 16 * 1024,
   maxErrorCodeBytes: 128,
   maxErrorMessageBytes: 64 * 1024,
+  // Group names are at most 255 characters of any script: up to 4 bytes each.
+  maxGroupBytes: 1020,
+  maxMemberIdBytes: 64,
+  maxTopicsPerJoin: 100,
+  maxOffsetsPerCommit: 10_000,
 });
 
 /** Session limits of the broker (docs/protocol.md, "Limits"); the SDK stays under them by default. */

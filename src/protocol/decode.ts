@@ -12,6 +12,7 @@ import {
 } from './constants.js';
 import { FrameReader, malformed } from './frame-reader.js';
 import type { BrokerFrame, ClientFrame, Frame, StartPosition } from './frame-types.js';
+import { GROUP_FRAME_TYPES, decodeGroupBody, type GroupFrame } from './group-codec.js';
 
 /** The fixed header of a frame, readable even when the body is not. */
 export interface FrameHeader {
@@ -26,7 +27,7 @@ const NAMES_BY_CODE = new Map<number, FrameTypeName>(
   Object.entries(FRAME_TYPE_CODES).map(([name, code]) => [code, name as FrameTypeName]),
 );
 
-const PUSHES = new Set<FrameTypeName>(['RECORDS', 'SUBSCRIPTION_ERROR', 'TOKEN_EXPIRING']);
+const PUSHES = new Set<FrameTypeName>(['RECORDS', 'SUBSCRIPTION_ERROR', 'TOKEN_EXPIRING', 'ASSIGNMENT', 'GROUP_ERROR']);
 
 /**
  * Reads the 6-byte header without checking the body, or null when the frame is shorter than that.
@@ -152,6 +153,16 @@ function decodeRecords(reader: FrameReader): Frame {
 }
 
 function decodeBody(type: FrameTypeName, requestId: number, reader: FrameReader, limits: FrameLimits): Frame {
+  if (GROUP_FRAME_TYPES.has(type)) return decodeGroupBody(type as GroupFrame['type'], requestId, reader, limits);
+  return decodeCoreBody(type as Exclude<FrameTypeName, GroupFrame['type']>, requestId, reader, limits);
+}
+
+function decodeCoreBody(
+  type: Exclude<FrameTypeName, GroupFrame['type']>,
+  requestId: number,
+  reader: FrameReader,
+  limits: FrameLimits,
+): Frame {
   switch (type) {
     case 'PRODUCE':
       return decodeProduce(requestId, reader, limits);

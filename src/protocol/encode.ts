@@ -8,6 +8,7 @@ import {
   START_KIND_CODES,
 } from './constants.js';
 import { FrameWriter } from './frame-writer.js';
+import { GROUP_FRAME_TYPES, encodeGroupFrame, type GroupFrame } from './group-codec.js';
 import type { Frame, ProduceFrame, RecordsFrame } from './frame-types.js';
 
 const STAMP_BYTES = 8 + 2 + 4;
@@ -101,6 +102,15 @@ export function encodeFrameParts(frame: Frame): Buffer[] {
 }
 
 function encodeSmallFrame(frame: Exclude<Frame, ProduceFrame | RecordsFrame>): Buffer {
+  if (GROUP_FRAME_TYPES.has(frame.type)) {
+    const group = frame as GroupFrame;
+    if (group.type !== 'ASSIGNMENT' && group.type !== 'GROUP_ERROR') requireRequestId(group);
+    return encodeGroupFrame(group);
+  }
+  return encodeCoreFrame(frame as Exclude<Frame, ProduceFrame | RecordsFrame | GroupFrame>);
+}
+
+function encodeCoreFrame(frame: Exclude<Frame, ProduceFrame | RecordsFrame | GroupFrame>): Buffer {
   const code = FRAME_TYPE_CODES[frame.type];
   switch (frame.type) {
     case 'SUBSCRIBE': {

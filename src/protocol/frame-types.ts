@@ -1,6 +1,6 @@
 /**
  * Every frame of protocol v1 as a discriminated union on `type`. Requests carry the client's
- * `requestId`; broker pushes (RECORDS, SUBSCRIPTION_ERROR, TOKEN_EXPIRING) carry none, since their
+ * `requestId`; broker pushes (RECORDS, SUBSCRIPTION_ERROR, TOKEN_EXPIRING, ASSIGNMENT, GROUP_ERROR) carry none, since their
  * wire requestId is always 0.
  */
 import type { EncodedRecords, ProducerStamp } from '../log/types.js';
@@ -68,7 +68,58 @@ export interface InitProducerFrame {
   readonly name: string;
 }
 
+/** How a group's partitions are spread over its members (docs/consumer-groups.md). */
+export type GroupStrategy = 'range' | 'sticky';
+
+export interface JoinGroupFrame {
+  readonly type: 'JOIN_GROUP';
+  readonly requestId: number;
+  readonly group: string;
+  readonly strategy: GroupStrategy;
+  /** A member that sends no HEARTBEAT for this long is removed. */
+  readonly sessionTimeoutMs: number;
+  /** A member that does not release revoked partitions for this long is removed. */
+  readonly rebalanceTimeoutMs: number;
+  readonly topics: readonly string[];
+}
+
+export interface HeartbeatFrame {
+  readonly type: 'HEARTBEAT';
+  readonly requestId: number;
+  readonly group: string;
+  readonly memberId: string;
+  /** The newest ASSIGNMENT generation the member has applied: revoked partitions released. */
+  readonly generation: number;
+}
+
+export interface CommitOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to consume. */
+  readonly offset: number;
+}
+
+export interface CommitFrame {
+  readonly type: 'COMMIT';
+  readonly requestId: number;
+  readonly group: string;
+  readonly memberId: string;
+  readonly generation: number;
+  readonly offsets: readonly CommitOffset[];
+}
+
+export interface LeaveGroupFrame {
+  readonly type: 'LEAVE_GROUP';
+  readonly requestId: number;
+  readonly group: string;
+  readonly memberId: string;
+}
+
 export type ClientFrame =
+  | JoinGroupFrame
+  | HeartbeatFrame
+  | CommitFrame
+  | LeaveGroupFrame
   | ProduceFrame
   | SubscribeFrame
   | CreditFrame
@@ -140,6 +191,38 @@ export interface TokenExpiringFrame {
   readonly expiresAt: number;
 }
 
+export interface GroupJoinedFrame {
+  readonly type: 'GROUP_JOINED';
+  readonly requestId: number;
+  readonly memberId: string;
+  readonly heartbeatIntervalMs: number;
+}
+
+export interface AssignedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  /** The group's committed offset (the next to consume), or null when it never committed one. */
+  readonly committedOffset: number | null;
+}
+
+export interface AssignmentFrame {
+  readonly type: 'ASSIGNMENT';
+  readonly group: string;
+  readonly memberId: string;
+  readonly generation: number;
+  /** Every partition the member owns from now on; those it owned before and are missing are revoked. */
+  readonly partitions: readonly AssignedPartition[];
+}
+
+export interface GroupErrorFrame {
+  readonly type: 'GROUP_ERROR';
+  readonly group: string;
+  readonly memberId: string;
+  readonly code: string;
+  readonly message: string;
+  readonly retriable: boolean;
+}
+
 export interface ErrorFrame {
   readonly type: 'ERROR';
   /** 0: the session itself failed and the broker closes it. */
@@ -155,6 +238,9 @@ export interface OkFrame {
 }
 
 export type BrokerFrame =
+  | GroupJoinedFrame
+  | AssignmentFrame
+  | GroupErrorFrame
   | ProduceAckFrame
   | SubscribedFrame
   | RecordsFrame
@@ -169,5 +255,5 @@ export type BrokerFrame =
 export type Frame = ClientFrame | BrokerFrame;
 
 /** Frames the broker pushes unasked; the rest of the broker frames answer a request. */
-export type PushFrame = RecordsFrame | SubscriptionErrorFrame | TokenExpiringFrame;
+export type PushFrame = RecordsFrame | SubscriptionErrorFrame | TokenExpiringFrame | AssignmentFrame | GroupErrorFrame;
 export type ReplyFrame = Exclude<BrokerFrame, PushFrame>;

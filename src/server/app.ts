@@ -5,10 +5,11 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Broker } from '../broker/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import type { SealbusConfig } from '../config/index.js';
-import type { RequestAuthenticator } from './context.js';
+import { clientPrincipal, type RequestAuthenticator } from './context.js';
 import { installErrorHandling } from './errors.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerRecordRoutes } from './routes/records.js';
+import { registerGroupRoutes } from './routes/groups.js';
 import { registerTopicRoutes } from './routes/topics.js';
 import { SessionRegistry } from './ws/registry.js';
 import { registerWebSocketRoute } from './ws/route.js';
@@ -69,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
     const certificate = deps.authenticator.identify(request.raw.socket as TLSSocket);
     request.certificate = certificate;
     if (request.routeOptions.config.auth === 'certificate') return;
-    request.principal = await deps.authenticator.authenticate(certificate, request.headers.authorization);
+    request.principal = clientPrincipal(await deps.authenticator.authenticate(certificate, request.headers.authorization), request.raw.socket.remoteAddress);
   });
 
   // A refused WebSocket upgrade leaves a raw socket that no HTTP parser owns any more: end it once
@@ -83,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   });
   registerHealthRoutes(app, { readiness: deps.readiness, jwks: deps.jwks });
   registerTopicRoutes(app, deps.broker);
+  registerGroupRoutes(app, deps.broker);
   registerRecordRoutes(app, deps.broker, deps.limits);
   registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });
   app.addHook('preClose', async () => {

@@ -12,13 +12,21 @@ export interface RequestAuthenticator {
   authenticate(certificate: CertificateIdentity, authorization: string | undefined): Promise<Principal>;
 }
 
+/** An authenticated principal and where its request came from (policy conditions, audit). */
+export type ClientPrincipal = Principal & { readonly sourceIp: string | null };
+
+/** The principal as the broker sees it: what authentication returned, plus the client's address. */
+export function clientPrincipal(principal: Principal, sourceIp: string | undefined): ClientPrincipal {
+  return { ...principal, sourceIp: sourceIp ?? null };
+}
+
 /** How a route authenticates: `token` (the default) needs a certificate and a token; `certificate` only a certificate. */
 export type RouteAuth = 'token' | 'certificate';
 
 declare module 'fastify' {
   interface FastifyRequest {
     certificate: CertificateIdentity | null;
-    principal: Principal | null;
+    principal: ClientPrincipal | null;
   }
   interface FastifyContextConfig {
     auth?: RouteAuth;
@@ -26,7 +34,7 @@ declare module 'fastify' {
 }
 
 /** The principal of an authenticated request; routes marked `auth: 'token'` always have one. */
-export function principalOf(request: { principal: Principal | null }): Principal {
+export function principalOf(request: { principal: ClientPrincipal | null }): ClientPrincipal {
   if (request.principal === null) throw new Error('route reached without authentication');
   return request.principal;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   certificateThumbprint,
   createCertificateAuthority,
@@ -30,6 +31,9 @@ async function loadOrCreatePair(dir: string, name: string, create: () => Promise
   return pair;
 }
 
+/** The commented example policies shipped in `policies/`, which `sealbus dev` enforces. */
+export const EXAMPLE_POLICIES = fileURLToPath(new URL('../../policies', import.meta.url));
+
 /**
  * Creates, when missing, everything a development broker needs under `dir`: a CA, a server
  * certificate for localhost, an admin client certificate, and the configuration pointing at them.
@@ -37,7 +41,7 @@ async function loadOrCreatePair(dir: string, name: string, create: () => Promise
  */
 export async function prepareDevEnvironment(
   dirInput: string,
-  options: { port?: number; host?: string; logLevel?: SealbusConfig['log']['level'] } = {},
+  options: { port?: number; host?: string; logLevel?: SealbusConfig['log']['level']; policyDir?: string } = {},
 ): Promise<DevEnvironment> {
   const dir = resolve(dirInput);
   const certs = join(dir, 'certs');
@@ -52,7 +56,8 @@ export async function prepareDevEnvironment(
       listen: { host: options.host ?? '127.0.0.1', port: options.port ?? 8443 },
       tls: { cert: 'certs/server.crt', key: 'certs/server.key', ca: 'certs/ca.crt' },
       store: { dir: 'data' },
-      auth: { admins: [DEV_ADMIN] },
+      // The shipped example set: `admin` may do everything, the other example principals a little.
+      policy: { dir: options.policyDir ?? EXAMPLE_POLICIES },
       log: { level: options.logLevel ?? 'warn' },
     },
     `sealbus dev (${dir})`,

@@ -9,10 +9,11 @@ import {
   type IssuerTrust,
   type TlsServerMaterial,
 } from '../auth/index.js';
-import { AdminOnlyAuthorizer, Broker, type Authorizer } from '../broker/index.js';
+import { Broker, PolicyAuthorizer, type Authorizer } from '../broker/index.js';
 import type { SealbusConfig } from '../config/index.js';
 import { isSealbusError } from '../errors/index.js';
 import { FileLogStore, type LogStore, type RecoveryReport } from '../log/index.js';
+import { PolicyEngine, loadPolicyDir, watchPolicyDir } from '../policy/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import { buildApp } from './app.js';
 import type { RequestAuthenticator } from './context.js';
@@ -25,12 +26,14 @@ export interface RunningBroker {
   readonly store: LogStore;
   readonly issuer: LocalIssuer;
   readonly recovery: RecoveryReport;
+  /** The policy in force (replaced atomically on reload). */
+  readonly policy: PolicyEngine;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   readonly clock?: () => number;
-  /** Replaces the interim admin-only rule (the policy engine plugs in here). */
+  /** Replaces the policy engine (tests of the transport only). */
   readonly authorizer?: Authorizer;
 }
 
@@ -55,10 +58,14 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       fsync: defaults.fsync === 'always' ? { mode: 'always' } : { mode: 'interval', intervalMs: defaults.fsyncIntervalMs },
     },
   });
+  // A policy set that does not load stops the start: the operator sees the file and line now,
+  // rather than a broker that denies everything for a reason nobody reads.
+  const policy = new PolicyEngine(await loadPolicyDir(config.policy.dir), { cacheSize: config.policy.cacheSize });
   const recovery = await store.open();
   let material: TlsServerMaterial | undefined;
   let app: FastifyInstance | undefined;
   let stopWatching = (): void => {};
+  let stopPolicyWatch = async (): Promise<void> => {};
   try {
     material = await loadTlsMaterial({
       certFile: config.tls.cert,
@@ -77,7 +84,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     const broker = new Broker({
       store,
       topicDefaults: { partitions: defaults.partitions },
-      authorizer: options.authorizer ?? new AdminOnlyAuthorizer(config.auth.admins),
+      authorizer: options.authorizer ?? new PolicyAuthorizer(policy),
       limits: {
         maxRecordsPerBatch: config.limits.maxRecordsPerBatch,
         maxBatchBytes: config.limits.maxFrameBytes,
@@ -91,7 +98,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       limits: config.limits,
       https: material.serverOptions(),
       jwks: () => issuer.jwks(),
-      readiness: () => ({ ready: true, checks: { store: 'open', config: config.source } }),
+      readiness: () => ({ ready: true, checks: { store: 'open', config: config.source, policy: policy.policy.version } }),
       logLevel: config.log.level,
       clock,
     });
@@ -110,6 +117,22 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         (err) => app?.log.warn({ code: (err as { code?: string }).code }, 'new TLS material refused; the previous one stays in use'),
       );
     }
+    const log = app.log;
+    if (policy.policy.rules.length === 0) {
+      log.warn({ dir: config.policy.dir }, 'no policy rules are in force: every request is denied (see docs/policies.md)');
+    }
+    if (config.policy.watch) {
+      const watcher = watchPolicyDir(config.policy.dir, {
+        onLoad: (next) => {
+          policy.replace(next);
+          // Rights withdrawn by the new policy end now on live sessions, not at their next request.
+          built.sessions.revalidateAll();
+          log.info({ version: next.version, rules: next.rules.length }, 'policy reloaded');
+        },
+        onError: (err) => log.warn({ code: err.code, reason: err.message }, 'policy files refused; the policy in force stays'),
+      });
+      stopPolicyWatch = () => watcher.close();
+    }
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
@@ -122,14 +145,18 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       store,
       issuer,
       recovery,
+      policy,
       close: async () => {
         stopWatching();
+        await stopPolicyWatch();
         await running.close();
+        broker.close();
         await store.close();
       },
     };
   } catch (err) {
     stopWatching();
+    await stopPolicyWatch();
     await app?.close();
     await store.close();
     throw err;

@@ -50,7 +50,7 @@ describe('configuration', () => {
     expect(config.store.dir).toBe(join(dir, 'data'));
     expect(config.auth.localIssuer.keyDir).toBe(join(dir, 'data', 'issuer'));
     expect(config.topicDefaults.fsync).toBe('always');
-    expect(config.auth.admins).toEqual([]);
+    expect(config.policy).toEqual({ dir: join(dir, 'policies'), watch: true, cacheSize: 10_000 });
     expect(Object.isFrozen(config.tls)).toBe(true);
     expect(() => ((config.listen as { port: number }).port = 1)).toThrow(TypeError);
   });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalIssuer, certificateThumbprint } from '../../src/auth/index.js';
-import { prepareDevEnvironment } from '../../src/server/dev-environment.js';
+import { EXAMPLE_POLICIES, prepareDevEnvironment } from '../../src/server/dev-environment.js';
 
 const bin = fileURLToPath(new URL('../../bin/sealbus.js', import.meta.url));
 
@@ -40,7 +40,7 @@ describe('sealbus serve --config', () => {
       [
         'listen: {host: 127.0.0.1, port: 0}',
         'tls: {cert: certs/server.crt, key: certs/server.key, ca: certs/ca.crt}',
-        'auth: {admins: [admin]}',
+        `policy: {dir: ${JSON.stringify(EXAMPLE_POLICIES)}}`,
         'store: {dir: data}',
         'log: {level: info}',
         '',

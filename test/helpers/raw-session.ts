@@ -79,3 +79,16 @@ export function openRawSession(
     });
   });
 }
+
+/** Opens a raw session that must be accepted; throws with the broker's code when the upgrade is refused. */
+export async function connectRawSession(t: TestBroker, credentials: Partial<ClientCredentials> | null = t.admin): Promise<RawSession> {
+  const result = await openRawSession(t, credentials);
+  if (!result.ok) throw new Error(`upgrade refused: ${result.body.code}`);
+  return result.session;
+}
+
+/** Sends a request and returns its reply (or its ERROR), matched by requestId. */
+export async function roundTrip(session: RawSession, frame: ClientFrame): Promise<BrokerFrame> {
+  session.send(frame);
+  return session.next((f) => 'requestId' in f && f.requestId === frame.requestId);
+}

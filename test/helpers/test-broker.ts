@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ export interface TestBroker {
   readonly ca: string;
   readonly caPair: PemPair;
   readonly admin: ClientCredentials & { token: string };
+  /** The folder of the policy files in force (only when `policies` was given). */
+  readonly policyDir: string | undefined;
   /** Issues a client certificate from the broker's CA and a token bound to it. */
   client(name: string, options?: { ttlSeconds?: number; bound?: boolean }): Promise<ClientCredentials & { token: string }>;
   request(
@@ -36,10 +38,20 @@ export interface TestBroker {
  * production start path. Close it in afterAll/afterEach.
  */
 export async function startTestBroker(
-  options: StartOptions & { configure?: (config: SealbusConfig, env: DevEnvironment) => SealbusConfig | Promise<SealbusConfig> } = {},
+  options: StartOptions & {
+    configure?: (config: SealbusConfig, env: DevEnvironment) => SealbusConfig | Promise<SealbusConfig>;
+    /** Policy files (name → YAML) enforced instead of the shipped example set (`policies/`). */
+    policies?: Record<string, string>;
+  } = {},
 ): Promise<TestBroker> {
   const dir = await mkdtemp(join(tmpdir(), 'sealbus-broker-'));
-  const env = await prepareDevEnvironment(dir, { port: 0, logLevel: 'silent' });
+  let policyDir: string | undefined;
+  if (options.policies !== undefined) {
+    policyDir = join(dir, 'policies');
+    await mkdir(policyDir);
+    for (const [name, text] of Object.entries(options.policies)) await writeFile(join(policyDir, name), text);
+  }
+  const env = await prepareDevEnvironment(dir, { port: 0, logLevel: 'silent', ...(policyDir !== undefined && { policyDir }) });
   const config = (await options.configure?.(env.config, env)) ?? env.config;
   let broker: RunningBroker;
   try {
@@ -98,6 +110,7 @@ export async function startTestBroker(
     ca,
     caPair,
     admin,
+    policyDir,
     async client(name, clientOptions = {}) {
       const pair = await issueCertificate({ ca: caPair, commonName: name, client: true, extendedKeyUsage: 'client' });
       const token = await broker.issuer.issueToken({

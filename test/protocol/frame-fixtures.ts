@@ -45,6 +45,34 @@ export function sampleFrames(): Frame[] {
     { type: 'ERROR', requestId: 1, code: 'SEALBUS_ERR_FORBIDDEN', message: 'alice may not produce orders', retriable: false },
     { type: 'ERROR', requestId: 0, code: 'SEALBUS_ERR_SESSION_EXPIRED', message: 'expired', retriable: true },
     { type: 'OK', requestId: 6 },
+    { type: 'JOIN_GROUP', requestId: 12, group: 'billing-ünï', strategy: 'sticky', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 60_000, topics: ['orders', 'refunds'] },
+    { type: 'JOIN_GROUP', requestId: 13, group: 'g', strategy: 'range', sessionTimeoutMs: 1_000, rebalanceTimeoutMs: 1_000, topics: [] },
+    { type: 'HEARTBEAT', requestId: 14, group: 'g', memberId: 'a3c1b2d4-0000-4000-8000-000000000001', generation: 7 },
+    {
+      type: 'COMMIT',
+      requestId: 15,
+      group: 'g',
+      memberId: 'm1',
+      generation: 0xffff_ffff,
+      offsets: [
+        { topic: 'orders', partition: 0, offset: Number.MAX_SAFE_INTEGER },
+        { topic: 'refunds', partition: 3, offset: 0 },
+      ],
+    },
+    { type: 'LEAVE_GROUP', requestId: 16, group: 'g', memberId: 'm1' },
+    { type: 'GROUP_JOINED', requestId: 12, memberId: 'm1', heartbeatIntervalMs: 10_000 },
+    {
+      type: 'ASSIGNMENT',
+      group: 'g',
+      memberId: 'm1',
+      generation: 3,
+      partitions: [
+        { topic: 'orders', partition: 0, committedOffset: null },
+        { topic: 'orders', partition: 1, committedOffset: 2 ** 40 },
+      ],
+    },
+    { type: 'ASSIGNMENT', group: 'g', memberId: 'm1', generation: 4, partitions: [] },
+    { type: 'GROUP_ERROR', group: 'g', memberId: 'm1', code: 'SEALBUS_ERR_GROUP_SESSION_TIMEOUT', message: 'missed heartbeats', retriable: true },
   ];
 }
 
@@ -53,6 +81,8 @@ const requestId = fc.integer({ min: 1, max: 0xffff_ffff });
 const u64 = fc.oneof(fc.constantFrom(0, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER), fc.maxSafeNat());
 // Up to 4 bytes per code point: 50 code points stay within the 200-byte topic limit.
 const text = fc.string({ unit: 'binary', maxLength: 50 });
+// Member ids are at most 64 bytes.
+const memberText = fc.string({ unit: 'binary', maxLength: 16 });
 const bytesOrNull = fc.option(fc.uint8Array({ maxLength: 24 }).map((b) => Buffer.from(b)), { nil: null });
 const recordInput: fc.Arbitrary<RecordInput> = fc.record({
   key: bytesOrNull,
@@ -93,4 +123,32 @@ export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ type: fc.constant('TOKEN_EXPIRING' as const), expiresAt: u64 }),
   fc.record({ type: fc.constant('ERROR' as const), requestId: u32, code: text, message: text, retriable: fc.boolean() }),
   fc.record({ type: fc.constant('OK' as const), requestId }),
+  fc.record({
+    type: fc.constant('JOIN_GROUP' as const),
+    requestId,
+    group: text,
+    strategy: fc.constantFrom('range' as const, 'sticky' as const),
+    sessionTimeoutMs: u32,
+    rebalanceTimeoutMs: u32,
+    topics: fc.array(text, { maxLength: 4 }),
+  }),
+  fc.record({ type: fc.constant('HEARTBEAT' as const), requestId, group: text, memberId: memberText, generation: u32 }),
+  fc.record({
+    type: fc.constant('COMMIT' as const),
+    requestId,
+    group: text,
+    memberId: memberText,
+    generation: u32,
+    offsets: fc.array(fc.record({ topic: text, partition: u32, offset: u64 }), { maxLength: 4 }),
+  }),
+  fc.record({ type: fc.constant('LEAVE_GROUP' as const), requestId, group: text, memberId: memberText }),
+  fc.record({ type: fc.constant('GROUP_JOINED' as const), requestId, memberId: memberText, heartbeatIntervalMs: u32 }),
+  fc.record({
+    type: fc.constant('ASSIGNMENT' as const),
+    group: text,
+    memberId: memberText,
+    generation: u32,
+    partitions: fc.array(fc.record({ topic: text, partition: u32, committedOffset: fc.option(u64, { nil: null }) }), { maxLength: 4 }),
+  }),
+  fc.record({ type: fc.constant('GROUP_ERROR' as const), group: text, memberId: memberText, code: text, message: text, retriable: fc.boolean() }),
 );

@@ -248,3 +248,42 @@ describe('peekFrameHeader', () => {
     expect(peekFrameHeader(bytes.subarray(0, 5))).toBeNull();
   });
 });
+
+describe('decodeFrame refuses malformed group frames', () => {
+  it('refuses an unknown strategy', () => {
+    const bytes = Buffer.from(encodeFrame({ type: 'JOIN_GROUP', requestId: 1, group: 'g', strategy: 'range', sessionTimeoutMs: 1, rebalanceTimeoutMs: 1, topics: [] }));
+    bytes[6 + 2 + 1] = 7;
+    expect(reasonOf(() => decodeFrame(bytes))).toBe('Malformed frame: JOIN_GROUP: unknown strategy 7');
+  });
+
+  it('refuses more topics than a join may name, and forged counts, before allocating', () => {
+    const topics = Array.from({ length: DEFAULT_FRAME_LIMITS.maxTopicsPerJoin + 1 }, (_, i) => `t${i}`);
+    const join = encodeFrame({ type: 'JOIN_GROUP', requestId: 1, group: 'g', strategy: 'range', sessionTimeoutMs: 1, rebalanceTimeoutMs: 1, topics });
+    expect(reasonOf(() => decodeFrame(join))).toBe('Malformed frame: JOIN_GROUP: 101 topics; at most 100 are allowed');
+    const commit = Buffer.from(encodeFrame({ type: 'COMMIT', requestId: 1, group: 'g', memberId: 'm', generation: 1, offsets: [] }));
+    commit.writeUInt32LE(5_000, commit.length - 4);
+    expect(reasonOf(() => decodeFrame(commit))).toBe('Malformed frame: COMMIT: 0 bytes cannot hold 5000 offsets');
+    const assignment = Buffer.from(encodeFrame({ type: 'ASSIGNMENT', group: 'g', memberId: 'm', generation: 1, partitions: [] }));
+    assignment.writeUInt32LE(0xffff_ffff, assignment.length - 4);
+    expect(reasonOf(() => decodeFrame(assignment))).toBe('Malformed frame: ASSIGNMENT: 0 bytes cannot hold 4294967295 partitions');
+  });
+
+  it('refuses a member id over its limit and a non-canonical absent committed offset', () => {
+    const heartbeat = encodeFrame({ type: 'HEARTBEAT', requestId: 1, group: 'g', memberId: 'm'.repeat(65), generation: 1 });
+    expect(reasonOf(() => decodeFrame(heartbeat))).toBe('Malformed frame: HEARTBEAT: memberId is 65 bytes; at most 64 are allowed');
+    const bytes = Buffer.from(
+      encodeFrame({ type: 'ASSIGNMENT', group: 'g', memberId: 'm', generation: 1, partitions: [{ topic: 't', partition: 0, committedOffset: null }] }),
+    );
+    bytes[bytes.length - 8] = 1; // low byte of the committed offset, with the flag saying absent
+    expect(reasonOf(() => decodeFrame(bytes))).toBe('Malformed frame: ASSIGNMENT: committedOffset must be 0 when absent');
+  });
+
+  it('refuses a group push with a requestId, and a group request without one', () => {
+    const push = Buffer.from(encodeFrame({ type: 'GROUP_ERROR', group: 'g', memberId: 'm', code: 'X', message: 'y', retriable: false }));
+    push.writeUInt32LE(9, 2);
+    expect(reasonOf(() => decodeFrame(push))).toBe('Malformed frame: GROUP_ERROR: a push carries requestId 0, got 9');
+    const leave = Buffer.from(encodeFrame({ type: 'LEAVE_GROUP', requestId: 3, group: 'g', memberId: 'm' }));
+    leave.writeUInt32LE(0, 2);
+    expect(codeOf(() => decodeFrame(leave))).toBe('SEALBUS_ERR_PROTOCOL_FRAME');
+  });
+});

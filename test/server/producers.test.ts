@@ -24,7 +24,19 @@ describe('named idempotent producers', () => {
   let t: TestBroker;
   beforeAll(async () => {
     // A second administrator, so that two principals may both produce.
-    t = await startTestBroker({ configure: (config) => ({ ...config, auth: { ...config.auth, admins: ['admin', 'other-admin'] } }) });
+    t = await startTestBroker({
+      policies: {
+        'admins.yaml': [
+          'version: 1',
+          'rules:',
+          '  - id: admins',
+          '    effect: allow',
+          '    principals: [{ name: admin }, { name: other-admin }]',
+          '    resources: [{ topic: ">" }]',
+          '    actions: [produce, consume, describe, create]',
+        ].join('\n'),
+      },
+    });
     expect((await t.request('POST', '/v1/topics', { body: { name: 'named', partitions: 1 } })).status).toBe(201);
   });
   afterAll(async () => t?.close());

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SealbusError } from '../../errors/index.js';
 import { Admin, Consumer, type ConnectionOptions, type ConsumedRecord, type StartAt } from '../../client/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection.js';
 import { parseCount } from '../options.js';
@@ -46,17 +47,30 @@ export function register(program: Command): void {
       .option('--from-beginning', 'start at the earliest offset (default: only new records)')
       .option('--offset <n>', 'start at this offset (with --partition)', parseCount)
       .option('--max <n>', 'stop after this many records', parseCount)
+      .option('--group <group>', 'join this consumer group: the broker assigns partitions, offsets are committed as records are printed')
       .option('--json', 'one JSON object per line: topic, partition, offset, key, value'),
   ).action(
     async (
       topic: string,
-      options: ConnectionFlags & { partition?: number; fromBeginning?: boolean; offset?: number; max?: number; json?: boolean },
+      options: ConnectionFlags & { partition?: number; fromBeginning?: boolean; offset?: number; max?: number; json?: boolean; group?: string },
     ) => {
       const connection = connectionFrom(options);
-      const start: StartAt = options.offset !== undefined ? { offset: options.offset } : options.fromBeginning === true ? 'earliest' : 'latest';
-      const partitions = options.partition !== undefined ? [options.partition] : await partitionsOf(connection, topic);
-      const consumer = new Consumer({ connection });
-      consumer.assign(partitions.map((partition) => ({ topic, partition, start })));
+      let consumer: Consumer;
+      if (options.group !== undefined) {
+        if (options.partition !== undefined || options.offset !== undefined) {
+          throw new SealbusError('SEALBUS_ERR_REQUEST_INVALID', {
+            reason: '--group assigns partitions and starts at the committed offsets: drop --partition and --offset',
+          });
+        }
+        // A partition the group never committed starts at the beginning with --from-beginning.
+        consumer = new Consumer({ connection, group: options.group, resetTo: options.fromBeginning === true ? 'earliest' : 'latest', autoCommitIntervalMs: 1_000 });
+        consumer.subscribe([topic]);
+      } else {
+        const start: StartAt = options.offset !== undefined ? { offset: options.offset } : options.fromBeginning === true ? 'earliest' : 'latest';
+        const partitions = options.partition !== undefined ? [options.partition] : await partitionsOf(connection, topic);
+        consumer = new Consumer({ connection });
+        consumer.assign(partitions.map((partition) => ({ topic, partition, start })));
+      }
       const stop = (): void => void consumer.close();
       process.once('SIGINT', stop);
       let seen = 0;
@@ -64,7 +78,11 @@ export function register(program: Command): void {
         if (options.max === 0) return;
         for await (const record of consumer) {
           process.stdout.write(options.json === true ? `${recordLine(record)}\n` : `${record.value?.toString('utf8') ?? ''}\n`);
-          if (options.max !== undefined && ++seen >= options.max) break;
+          if (options.max !== undefined && ++seen >= options.max) {
+            // Printed is processed: commit it before leaving (close commits only what the loop finished).
+            if (options.group !== undefined) await consumer.commit();
+            break;
+          }
         }
         const failure = await consumer.closed();
         if (failure !== null) throw failure;

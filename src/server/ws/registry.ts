@@ -8,6 +8,8 @@ export interface LiveSession {
   /** The TLS connection, re-identified when the CA bundle or CRL is reloaded. */
   readonly tlsSocket: TLSSocket;
   close(code: number, reason: string): void;
+  /** Re-checks the session's rights now (after a policy change): withdrawn ones end at once. */
+  revalidate(): void;
 }
 
 /**
@@ -51,6 +53,11 @@ export class SessionRegistry {
       }
     }
     return closed;
+  }
+
+  /** After a policy change: every session ends the subscriptions and memberships it may no longer hold. */
+  revalidateAll(): void {
+    for (const session of [...this.#sessions]) session.revalidate();
   }
 
   closeAll(code: number, reason: string): number {

@@ -13,8 +13,9 @@ import {
   type FrameLimits,
   type SubscribeFrame,
 } from '../../protocol/index.js';
-import type { RequestAuthenticator } from '../context.js';
+import { clientPrincipal, type ClientPrincipal, type RequestAuthenticator } from '../context.js';
 import type { LiveSession } from './registry.js';
+import { SessionGroups } from './session-groups.js';
 
 export interface SessionDeps {
   readonly broker: Broker;
@@ -36,24 +37,32 @@ const EXPIRY_WARNING_MS = 30_000;
  * delivered or accepted after expiry unless the client refreshed in-band first.
  */
 export class Session implements LiveSession {
-  principal: Principal;
+  principal: ClientPrincipal;
   readonly certificate: CertificateIdentity;
   readonly tlsSocket: TLSSocket;
   readonly #socket: WebSocket;
   readonly #deps: SessionDeps;
   readonly #subscriptions = new Map<number, Subscription>();
+  readonly #groups: SessionGroups;
   #inFlight = 0;
   #expiresAt = Number.POSITIVE_INFINITY;
   #warnTimer: NodeJS.Timeout | undefined;
   #expireTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(socket: WebSocket, tlsSocket: TLSSocket, principal: Principal, certificate: CertificateIdentity, deps: SessionDeps) {
+  constructor(socket: WebSocket, tlsSocket: TLSSocket, principal: ClientPrincipal, certificate: CertificateIdentity, deps: SessionDeps) {
     this.#socket = socket;
     this.tlsSocket = tlsSocket;
     this.principal = principal;
     this.certificate = certificate;
     this.#deps = deps;
+    this.#groups = new SessionGroups(this, {
+      broker: deps.broker,
+      actor: () => this.principal,
+      send: (frame) => this.#send(frame),
+      clientAddress: tlsSocket.remoteAddress ?? null,
+      maxMemberships: deps.limits.maxGroupsPerSession,
+    });
     socket.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     socket.on('close', () => this.#teardown());
     socket.on('error', () => this.#teardown());
@@ -66,6 +75,18 @@ export class Session implements LiveSession {
     this.#socket.close(code, reason);
   }
 
+  revalidate(): void {
+    if (this.#closed) return;
+    for (const subscription of this.#subscriptions.values()) {
+      try {
+        this.#deps.broker.authorize(this.principal, 'consume', { kind: 'topic', name: subscription.topic });
+      } catch (err) {
+        subscription.fail(err as SealbusError);
+      }
+    }
+    this.#groups.revalidate();
+  }
+
   #teardown(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -73,6 +94,7 @@ export class Session implements LiveSession {
     clearTimeout(this.#expireTimer);
     for (const subscription of this.#subscriptions.values()) subscription.close();
     this.#subscriptions.clear();
+    this.#groups.close();
   }
 
   #expiryOf(principal: Principal): number {
@@ -169,6 +191,14 @@ export class Session implements LiveSession {
         const metadata = this.#deps.broker.metadata(this.principal, frame.topic);
         return this.#send({ type: 'METADATA_RESULT', requestId: frame.requestId, topic: frame.topic, ...metadata });
       }
+      case 'JOIN_GROUP':
+        return void this.#groups.join(frame).catch((err: unknown) => this.#sendError(frame.requestId, err));
+      case 'HEARTBEAT':
+        return this.#send(this.#groups.heartbeat(frame));
+      case 'COMMIT':
+        return void this.#reply(frame.requestId, this.#groups.commit(frame));
+      case 'LEAVE_GROUP':
+        return this.#send(this.#groups.leave(frame));
       case 'INIT_PRODUCER':
         return void this.#reply(
           frame.requestId,
@@ -261,7 +291,7 @@ export class Session implements LiveSession {
     if (next.name !== this.principal.name) {
       throw new SealbusError('SEALBUS_ERR_AUTH_PRINCIPAL_MISMATCH', { reason: 'the subject differs' });
     }
-    this.principal = next;
+    this.principal = clientPrincipal(next, this.principal.sourceIp ?? undefined);
     this.#scheduleExpiry();
     return { type: 'REFRESHED', requestId, expiresAt: Math.min(this.#expiresAt, Number.MAX_SAFE_INTEGER) };
   }

@@ -1,0 +1,132 @@
+import { assertTopicName } from '../log/index.js';
+import { assertGroupName } from '../log/group-checks.js';
+import type { Action, Actor, Resource } from './access.js';
+import {
+  GroupCoordinator,
+  type AssignmentStrategy,
+  type CoordinatorOptions,
+  type GroupDescription,
+  type GroupSummary,
+  type MemberAssignment,
+  type MemberChannel,
+} from './groups/index.js';
+
+export interface JoinGroupInput {
+  readonly group: string;
+  readonly topics: readonly string[];
+  readonly strategy: AssignmentStrategy;
+  readonly sessionTimeoutMs?: number;
+  readonly rebalanceTimeoutMs?: number;
+  /** The session the member belongs to: only it may heartbeat, commit or leave for the member. */
+  readonly owner: object;
+  readonly clientAddress: string | null;
+  readonly channel: MemberChannel;
+}
+
+export type ResetTarget = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; timestamp: number };
+
+type Authorize = (actor: Actor, action: Action, resource: Resource) => void;
+type IsAllowed = (actor: Actor, action: Action, resource: Resource) => boolean;
+
+/**
+ * Consumer groups as clients see them: the coordinator's operations, each behind its
+ * authorization. Joining needs `consume` on the group and on every topic; committing needs
+ * `commit-offset` on the group; describing `describe`, resetting `alter`, deleting `delete`.
+ * Membership itself is bound to the session (`owner`), so a member id learned by someone else is
+ * useless to them.
+ */
+export class ConsumerGroups {
+  readonly coordinator: GroupCoordinator;
+  readonly #authorize: Authorize;
+  readonly #isAllowed: IsAllowed;
+
+  constructor(options: CoordinatorOptions, authorize: Authorize, isAllowed: IsAllowed) {
+    this.coordinator = new GroupCoordinator(options);
+    this.#authorize = authorize;
+    this.#isAllowed = isAllowed;
+  }
+
+  #group(actor: Actor, action: Action, group: string): void {
+    assertGroupName(group);
+    this.#authorize(actor, action, { kind: 'group', name: group });
+  }
+
+  async join(actor: Actor, input: JoinGroupInput): Promise<{ memberId: string; heartbeatIntervalMs: number; assignment: MemberAssignment }> {
+    this.#group(actor, 'consume', input.group);
+    for (const topic of input.topics) {
+      assertTopicName(topic);
+      this.#authorize(actor, 'consume', { kind: 'topic', name: topic });
+    }
+    return this.coordinator.join({
+      group: input.group,
+      topics: input.topics,
+      strategy: input.strategy,
+      ...(input.sessionTimeoutMs !== undefined && { sessionTimeoutMs: input.sessionTimeoutMs }),
+      ...(input.rebalanceTimeoutMs !== undefined && { rebalanceTimeoutMs: input.rebalanceTimeoutMs }),
+      owner: input.owner,
+      principal: actor.name,
+      clientAddress: input.clientAddress,
+      channel: input.channel,
+    });
+  }
+
+  /**
+   * A live member keeps its right to consume the group: a policy change that withdraws it ends the
+   * membership at the next heartbeat (the subscriptions stop on their own gate before each push).
+   */
+  heartbeat(actor: Actor, group: string, memberId: string, owner: object, generation: number): void {
+    if (!this.#isAllowed(actor, 'consume', { kind: 'group', name: group })) {
+      if (this.coordinator.hasMember(group, memberId, owner)) this.coordinator.leave(group, memberId, owner);
+      this.#group(actor, 'consume', group); // throws FORBIDDEN with the deciding rule
+    }
+    this.coordinator.heartbeat(group, memberId, owner, generation);
+  }
+
+  async commit(
+    actor: Actor,
+    group: string,
+    memberId: string,
+    owner: object,
+    generation: number,
+    offsets: readonly { topic: string; partition: number; offset: number }[],
+  ): Promise<void> {
+    this.#group(actor, 'commit-offset', group);
+    for (const topic of new Set(offsets.map((o) => o.topic))) {
+      assertTopicName(topic);
+      this.#authorize(actor, 'consume', { kind: 'topic', name: topic });
+    }
+    await this.coordinator.commit(group, memberId, owner, generation, offsets);
+  }
+
+  leave(group: string, memberId: string, owner: object): void {
+    this.coordinator.leave(group, memberId, owner);
+  }
+
+  leaveAll(owner: object): void {
+    this.coordinator.leaveAll(owner);
+  }
+
+  async list(actor: Actor): Promise<GroupSummary[]> {
+    const groups = await this.coordinator.list();
+    return groups.filter((g) => this.#isAllowed(actor, 'describe', { kind: 'group', name: g.group }));
+  }
+
+  async describe(actor: Actor, group: string): Promise<GroupDescription> {
+    this.#group(actor, 'describe', group);
+    return this.coordinator.describe(group);
+  }
+
+  async reset(actor: Actor, group: string, to: ResetTarget, topics?: readonly string[]): Promise<{ topic: string; partition: number; offset: number }[]> {
+    this.#group(actor, 'alter', group);
+    for (const topic of topics ?? []) {
+      assertTopicName(topic);
+      this.#authorize(actor, 'describe', { kind: 'topic', name: topic });
+    }
+    return this.coordinator.resetOffsets(group, to, topics);
+  }
+
+  async delete(actor: Actor, group: string): Promise<void> {
+    this.#group(actor, 'delete', group);
+    await this.coordinator.deleteGroup(group);
+  }
+}

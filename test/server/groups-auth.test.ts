@@ -1,0 +1,163 @@
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AssignmentFrame, BrokerFrame, GroupJoinedFrame } from '../../src/protocol/index.js';
+import { connectRawSession, roundTrip, type RawSession } from '../helpers/raw-session.js';
+import { startTestBroker, type ClientCredentials, type TestBroker } from '../helpers/test-broker.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const POLICY = `
+version: 1
+rules:
+  - id: admin-all
+    effect: allow
+    principals: [{ name: admin }]
+    resources: [{ topic: ">" }, { group: ">" }]
+    actions: [produce, consume, describe, create, delete, alter, commit-offset]
+  - id: billing-consumers
+    effect: allow
+    principals: [{ name: alice }, { name: mallory }]
+    resources: [{ topic: "orders" }]
+    actions: [consume, describe]
+  - id: alice-billing-group
+    effect: allow
+    principals: [{ name: alice }]
+    resources: [{ group: billing }]
+    actions: [consume, commit-offset, describe]
+  - id: mallory-own-groups
+    effect: allow
+    principals: [{ name: mallory }]
+    resources: [{ groupPrefix: "mallory-" }]
+    actions: [consume, commit-offset, describe]
+  - id: reader-describes
+    effect: allow
+    principals: [{ name: reader }]
+    resources: [{ group: ">" }, { topic: ">" }]
+    actions: [describe]
+`;
+
+/** Consumer groups from the attacker's side: every refusal with its exact code. */
+describe('consumer group authorization', () => {
+  let t: TestBroker;
+  let alice: ClientCredentials;
+  let mallory: ClientCredentials;
+  let reader: ClientCredentials;
+  beforeAll(async () => {
+    t = await startTestBroker({ policies: { 'groups.yaml': POLICY } });
+    expect((await t.request('POST', '/v1/topics', { body: { name: 'orders', partitions: 2 } })).status).toBe(201);
+    [alice, mallory, reader] = await Promise.all([t.client('alice'), t.client('mallory'), t.client('reader')]);
+  });
+  afterAll(async () => t?.close());
+
+  async function joinGroup(s: RawSession, group: string, requestId = 1): Promise<{ joined: GroupJoinedFrame; assignment: AssignmentFrame }> {
+    const reply = await roundTrip(s, { type: 'JOIN_GROUP', requestId, group, strategy: 'range', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 30_000, topics: ['orders'] });
+    if (reply.type !== 'GROUP_JOINED') throw new Error(`join refused: ${JSON.stringify(reply)}`);
+    const assignment = (await s.next((f) => f.type === 'ASSIGNMENT')) as AssignmentFrame;
+    return { joined: reply, assignment };
+  }
+
+  const codeOf = (frame: BrokerFrame): string => (frame.type === 'ERROR' ? frame.code : `no error: ${frame.type}`);
+
+  it("refuses joining another principal's group, even under a look-alike name", async () => {
+    const s = await connectRawSession(t, mallory);
+    for (const group of ['billing', 'Billing', 'billing ', 'mallory', 'mallory-/../billing'.replace('mallory-/', 'x/')]) {
+      const reply = await roundTrip(s, { type: 'JOIN_GROUP', requestId: 1, group, strategy: 'range', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 30_000, topics: ['orders'] });
+      expect(codeOf(reply), group).toBe('SEALBUS_ERR_FORBIDDEN');
+    }
+    // Her own group, but a topic she may not consume: refused as well.
+    const other = await roundTrip(s, { type: 'JOIN_GROUP', requestId: 2, group: 'mallory-1', strategy: 'range', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 30_000, topics: ['payments'] });
+    expect(codeOf(other)).toBe('SEALBUS_ERR_FORBIDDEN');
+    s.close();
+  });
+
+  it("cannot heartbeat, commit or leave with another session's member id", async () => {
+    const a = await connectRawSession(t, alice);
+    const { joined, assignment } = await joinGroup(a, 'billing');
+    expect(assignment.partitions.map((p) => p.partition)).toEqual([0, 1]);
+    // Alice's own second session does not own the member either: membership is bound to the session.
+    for (const creds of [mallory, alice]) {
+      const s = await connectRawSession(t, creds);
+      const group = creds === mallory ? 'mallory-x' : 'billing';
+      const hb = await roundTrip(s, { type: 'HEARTBEAT', requestId: 1, group, memberId: joined.memberId, generation: assignment.generation });
+      expect(codeOf(hb)).toBe('SEALBUS_ERR_GROUP_UNKNOWN_MEMBER');
+      const commit = await roundTrip(s, {
+        type: 'COMMIT', requestId: 2, group: 'billing', memberId: joined.memberId, generation: assignment.generation,
+        offsets: [{ topic: 'orders', partition: 0, offset: 0 }],
+      });
+      expect(codeOf(commit)).toBe(creds === mallory ? 'SEALBUS_ERR_FORBIDDEN' : 'SEALBUS_ERR_GROUP_UNKNOWN_MEMBER');
+      const leave = await roundTrip(s, { type: 'LEAVE_GROUP', requestId: 3, group: 'billing', memberId: joined.memberId });
+      expect(codeOf(leave)).toBe('SEALBUS_ERR_GROUP_UNKNOWN_MEMBER');
+      s.close();
+    }
+    // Alice's member is untouched and still commits.
+    const ok = await roundTrip(a, { type: 'COMMIT', requestId: 9, group: 'billing', memberId: joined.memberId, generation: assignment.generation, offsets: [{ topic: 'orders', partition: 0, offset: 0 }] });
+    expect(ok.type).toBe('OK');
+    a.close();
+  });
+
+  it('rejects a commit from an old generation and one for a partition the member does not own', async () => {
+    const a = await connectRawSession(t, alice);
+    const first = await joinGroup(a, 'billing');
+    const b = await connectRawSession(t, alice);
+    const second = await joinGroup(b, 'billing', 2);
+    // a learns of the new generation, which takes a partition from it.
+    const revoking = (await a.next((f) => f.type === 'ASSIGNMENT')) as AssignmentFrame;
+    expect(revoking.generation).toBeGreaterThan(first.assignment.generation);
+    expect(revoking.partitions).toHaveLength(1);
+    const kept = revoking.partitions[0]!.partition;
+    const stale = await roundTrip(a, {
+      type: 'COMMIT', requestId: 3, group: 'billing', memberId: first.joined.memberId, generation: first.assignment.generation,
+      offsets: [{ topic: 'orders', partition: kept, offset: 0 }],
+    });
+    expect(codeOf(stale)).toBe('SEALBUS_ERR_GROUP_STALE_GENERATION');
+    // a acknowledges (releases the revoked partition) ...
+    expect((await roundTrip(a, { type: 'HEARTBEAT', requestId: 4, group: 'billing', memberId: first.joined.memberId, generation: revoking.generation })).type).toBe('OK');
+    // ... and may no longer commit it.
+    const notOwned = await roundTrip(a, {
+      type: 'COMMIT', requestId: 5, group: 'billing', memberId: first.joined.memberId, generation: revoking.generation,
+      offsets: [{ topic: 'orders', partition: 1 - kept, offset: 0 }],
+    });
+    expect(codeOf(notOwned)).toBe('SEALBUS_ERR_GROUP_NOT_ASSIGNED');
+    void second;
+    a.close();
+    b.close();
+  });
+
+  it('keeps a read-only principal out of group administration, and lists only the groups one may describe', async () => {
+    const a = await connectRawSession(t, mallory);
+    await joinGroup(a, 'mallory-team');
+    for (const [method, path, body] of [
+      ['POST', '/v1/groups/billing/reset', { to: 'earliest' }],
+      ['DELETE', '/v1/groups/billing', undefined],
+    ] as const) {
+      const res = await t.request(method, path, { credentials: reader, ...(body !== undefined && { body }) });
+      expect([res.status, res.body.code], path).toEqual([403, 'SEALBUS_ERR_FORBIDDEN']);
+    }
+    expect((await t.request('GET', '/v1/groups/billing', { credentials: mallory })).body.code).toBe('SEALBUS_ERR_FORBIDDEN');
+    const listed = (await t.request('GET', '/v1/groups', { credentials: mallory })).body.groups.map((g: { group: string }) => g.group);
+    expect(listed).toContain('mallory-team');
+    expect(listed).not.toContain('billing');
+    a.close();
+  });
+
+  it('ends a membership and a subscription within a second when a policy reload withdraws the right', async () => {
+    const s = await connectRawSession(t, alice);
+    const { joined } = await joinGroup(s, 'billing');
+    const subscribed = await roundTrip(s, { type: 'SUBSCRIBE', requestId: 7, subscriptionId: 1, topic: 'orders', partition: 0, start: { kind: 'earliest' }, creditBytes: 1 << 20 });
+    expect(subscribed.type).toBe('SUBSCRIBED');
+    const withdrawn = POLICY.replace('principals: [{ name: alice }, { name: mallory }]', 'principals: [{ name: mallory }]')
+      .replace('principals: [{ name: alice }]\n    resources: [{ group: billing }]', 'principals: [{ name: nobody }]\n    resources: [{ group: billing }]');
+    // Written beside, then renamed over the file: the way editors and config managers replace files.
+    await writeFile(join(t.policyDir!, '.groups.yaml.tmp'), withdrawn);
+    const started = Date.now();
+    await rename(join(t.policyDir!, '.groups.yaml.tmp'), join(t.policyDir!, 'groups.yaml'));
+    const groupError = await s.next((f) => f.type === 'GROUP_ERROR', 5_000);
+    expect(groupError).toMatchObject({ type: 'GROUP_ERROR', memberId: joined.memberId, code: 'SEALBUS_ERR_FORBIDDEN' });
+    const subscriptionError = await s.next((f) => f.type === 'SUBSCRIPTION_ERROR', 5_000);
+    expect(subscriptionError).toMatchObject({ subscriptionId: 1, code: 'SEALBUS_ERR_FORBIDDEN' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await waitFor(async () => (await t.request('GET', '/readyz')).body.checks.policy !== undefined, 'readyz shows the policy version');
+    s.close();
+    await writeFile(join(t.policyDir!, 'groups.yaml'), POLICY);
+  });
+});
