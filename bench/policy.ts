@@ -66,30 +66,37 @@ function subjectOf(i: number): PolicySubject {
   };
 }
 
-/** Requests that hit every kind of rule, allowed and denied, plus misses. */
+/**
+ * Requests aimed at the rules (each one at a rule of every kind in turn, with the principal that
+ * rule names), so that most are allowed, some fall to a deny rule, and every fourth misses.
+ */
 function workingSet(): PolicyRequest[] {
   const subjects = new Map<number, PolicySubject>();
-  return Array.from({ length: WORKING_SET }, (_, n) => {
-    const i = n % RULES;
-    const team = i % TEAMS;
+  return Array.from({ length: WORKING_SET }, (_, n): PolicyRequest => {
+    const j = (n * 7919) % RULES;
+    const team = j % TEAMS;
     // One subject object per principal, shared by its requests, as a session keeps one.
-    const subject = subjects.get(i) ?? subjects.set(i, subjectOf(i)).get(i)!;
-    const context = { sourceIp: `10.0.${n % 250}.1`, encrypted: n % 3 !== 0 };
-    switch (n % 7) {
+    const subject = subjects.get(j) ?? subjects.set(j, subjectOf(j)).get(j)!;
+    const context = { sourceIp: `10.0.${n % 250}.1`, encrypted: true };
+    const topic = (name: string) => ({ kind: 'topic' as const, name });
+    if (n % 4 === 3) return { subject, action: 'produce', resource: topic(`unknown.topic.${n}`), context };
+    switch (j % 8) {
       case 0:
-        return { subject, action: 'produce', resource: { kind: 'topic', name: `svc-${i % SERVICES}.events.${i}` }, context };
+        return { subject, action: 'produce', resource: topic(`svc-${j % SERVICES}.events.${j}`), context };
       case 1:
-        return { subject, action: 'consume', resource: { kind: 'topic', name: `team${team}.x${n}.events` }, context };
+        return { subject, action: 'consume', resource: topic(`team${team}.x${n}.events`), context };
       case 2:
-        return { subject, action: 'consume', resource: { kind: 'topic', name: `team${team}.p${i}.secret.a` }, context };
+        return { subject, action: 'produce', resource: topic(`team${team}.p${j}.a.b`), context };
       case 3:
-        return { subject, action: 'produce', resource: { kind: 'topic', name: `tmp-${team}-${i}-scratch` }, context };
+        return { subject, action: 'produce', resource: topic(`tmp-${team}-${j}-scratch`), context };
       case 4:
-        return { subject, action: 'commit-offset', resource: { kind: 'group', name: `team${team}.g${i}.readers` }, context };
+        return { subject, action: 'commit-offset', resource: { kind: 'group', name: `team${team}.g${j}.readers` }, context };
       case 5:
-        return { subject, action: 'consume', resource: { kind: 'topic', name: `team${team}.s${i}.feed` }, context };
+        return { subject, action: 'consume', resource: topic(`team${team}.s${j}.feed`), context };
+      case 6:
+        return { subject, action: 'consume', resource: topic(`team${team}.p${j - 4}.secret.a`), context };
       default:
-        return { subject, action: 'produce', resource: { kind: 'topic', name: `unknown.topic.${n}` }, context };
+        return { subject, action: 'produce', resource: topic(`sealed.${j}`), context };
     }
   });
 }
@@ -110,7 +117,9 @@ const compileStart = performance.now();
 const policy = Policy.compile(sources());
 const compileMs = performance.now() - compileStart;
 const requests = workingSet();
-const allowed = requests.filter((request) => policy.evaluate(request).allowed).length;
+const decisions = requests.map((request) => policy.evaluate(request));
+const allowed = decisions.filter((decision) => decision.allowed).length;
+const byDeny = decisions.filter((decision) => !decision.allowed && decision.rule !== 'default-deny').length;
 
 function cachedRate(freshSubjects: boolean): number {
   const engine = new PolicyEngine(policy, { cacheSize: 10_000 });
@@ -133,7 +142,7 @@ const format = (n: number) => `${(n / 1e6).toFixed(2)} M/s`;
 process.stdout.write(
   [
     `policy: ${policy.rules.length} rules in ${policy.files.length} files, compiled in ${compileMs.toFixed(0)} ms`,
-    `working set: ${requests.length} requests, ${allowed} allowed, ${requests.length - allowed} denied`,
+    `working set: ${requests.length} requests: ${allowed} allowed, ${byDeny} denied by a deny rule, ${requests.length - allowed - byDeny} by default`,
     `uncached (Policy.evaluate):                 ${format(median(uncached))}   runs: ${uncached.map(format).join(', ')}`,
     `cached, one subject object per session:     ${format(median(cached))}   runs: ${cached.map(format).join(', ')}`,
     `cached, a new subject object on every call: ${format(median(cachedPlain))}   runs: ${cachedPlain.map(format).join(', ')}`,

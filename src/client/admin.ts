@@ -1,6 +1,7 @@
 import { SealbusError } from '../errors/index.js';
 import { topicNameProblem } from '../log/topic-name.js';
 import type { TopicDescription } from '../log/types.js';
+import type { Action, Explanation } from '../policy/index.js';
 import type { ConnectionOptions } from './connection-options.js';
 import { httpsClient, type HttpClient } from './https-client.js';
 
@@ -52,6 +53,21 @@ export interface GroupDescription {
 
 /** Where `resetGroup` moves a group's committed offsets. */
 export type GroupResetTarget = 'earliest' | 'latest' | { readonly timestamp: number | Date };
+
+/** A request for `explainPolicy`: who (as the policy sees them), what, on what, from where. */
+export interface PolicyExplainRequest {
+  readonly principal: string;
+  readonly groups?: readonly string[];
+  readonly spiffeId?: string;
+  readonly tokenBound?: boolean;
+  readonly scopes?: readonly string[];
+  readonly sourceIp?: string;
+  readonly encrypted?: boolean;
+  readonly action: Action;
+  readonly resource: { readonly topic: string } | { readonly group: string } | { readonly cluster: true };
+}
+
+export type { Explanation } from '../policy/index.js';
 
 /** Options of `Admin`. */
 export interface AdminOptions {
@@ -157,6 +173,16 @@ export class Admin {
   /** Deletes an inactive group's committed offsets. */
   async deleteGroup(group: string): Promise<void> {
     await this.#http.request('DELETE', `/v1/groups/${encodeURIComponent(group)}`);
+  }
+
+  /**
+   * How the broker's policy judges a request, and which rules (file, line) decided; needs
+   * `describe` on the cluster.
+   */
+  async explainPolicy(request: PolicyExplainRequest): Promise<Explanation> {
+    const { body } = await this.#http.request('POST', '/v1/policy/explain', request);
+    if (typeof body !== 'object' || body === null || !('decision' in body)) throw unexpected('explanation');
+    return body as Explanation;
   }
 
   /** Releases the kept-alive connections. */

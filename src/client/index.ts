@@ -6,6 +6,8 @@ export {
   type GroupDescription,
   type GroupResetTarget,
   type GroupSummary,
+  type PolicyExplainRequest,
+  type Explanation,
   type TopicDescription,
 } from './admin.js';
 export { DEFAULT_RETRY, backoffDelay, type RetryOptions } from './backoff.js';

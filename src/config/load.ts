@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { SealbusError } from '../errors/index.js';
+import { parseBoundedYaml } from './bounded-yaml.js';
 import { createAjv, firstProblem } from './json-schema.js';
 import { configSchema } from './schema.js';
 import type { SealbusConfig } from './types.js';
@@ -63,7 +63,8 @@ export async function loadConfigFile(file: string): Promise<SealbusConfig> {
   }
   let parsed: unknown;
   try {
-    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, uniqueKeys: true });
+    // JSON too goes through the bounded parser: JSON.parse has no depth limit either.
+    parsed = parseBoundedYaml(text, { json: file.endsWith('.json'), maxAliasCount: 100 });
   } catch (err) {
     throw new SealbusError('SEALBUS_ERR_CONFIG_UNREADABLE', { file, reason: (err as Error).message.split('\n')[0] });
   }

@@ -22,6 +22,8 @@ export interface CompiledRule extends RuleRef {
   readonly actions: readonly Action[];
   readonly conditions: CompiledConditions | null;
   readonly ref: RuleRef;
+  /** `[ref]`, frozen: what a decision decided by this rule alone carries, built once. */
+  readonly refs: readonly RuleRef[];
 }
 
 type RawPrincipal = { name?: string; spiffe?: string; group?: string; certificate?: { thumbprint?: string; subject?: string }; any?: true };
@@ -183,6 +185,7 @@ function compileRule(parsed: ParsedPolicyFile, raw: RawRule, base: string): { ru
       actions: raw.actions,
       conditions: conditions.conditions,
       ref,
+      refs: Object.freeze([ref]),
     },
     problems,
   };

@@ -1,18 +1,5 @@
-import {
-  Composer,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  Lexer,
-  LineCounter,
-  Parser,
-  YAMLParseError,
-  type CST,
-  type Document,
-  type Node as YamlNode,
-} from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node as YamlNode } from 'yaml';
+import { MAX_YAML_NESTING, YamlTooDeep, composeYaml } from '../config/bounded-yaml.js';
 import { finding } from './findings.js';
 import { POLICY_LIMITS } from './schema.js';
 import type { LintFinding } from './types.js';
@@ -26,43 +13,6 @@ export interface ParsedPolicyFile {
 
 export function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** Nesting of the CST parser's stack; the policy format needs about 8, real files stay far below this. */
-const MAX_PARSER_STACK = 32;
-
-class TooDeep extends Error {
-  constructor(readonly offset: number) {
-    super('too deep');
-  }
-}
-
-/**
- * The yaml parser's tokens, stopped as soon as its stack grows past MAX_PARSER_STACK. The composer
- * recurses once per level, and deep enough input (`- - - - ...`, `[[[[...`) kills the process
- * outright (V8 runs out of stack inside a regular expression, which no try/catch sees), so depth
- * is bounded before anything is composed. This is `Parser.parse` with the check added.
- */
-function* boundedTokens(parser: Parser, source: string): Generator<CST.Token> {
-  for (const lexeme of new Lexer().lex(source)) {
-    yield* parser.next(lexeme);
-    if (parser.stack.length > MAX_PARSER_STACK) throw new TooDeep(parser.offset);
-  }
-  yield* parser.end();
-}
-
-function composeOne(text: string, lineCounter: LineCounter, json: boolean): Document.Parsed | null {
-  const composer = new Composer({ uniqueKeys: true, strict: true, version: '1.2', schema: json ? 'json' : 'core', merge: false });
-  let doc: Document.Parsed | null = null;
-  lineCounter.addNewLine(0); // what Parser.parse does first, so that line numbers start at 1
-  for (const composed of composer.compose(boundedTokens(new Parser(lineCounter.addNewLine), text), true, text.length)) {
-    if (doc !== null) {
-      doc.errors.push(new YAMLParseError([composed.range[0], composed.range[1]], 'MULTIPLE_DOCS', 'a policy file holds one document'));
-      break;
-    }
-    doc = composed;
-  }
-  return doc;
 }
 
 /** A key that is a collection would be stringified by toJS, at a cost that grows steeply with nesting. */
@@ -130,9 +80,9 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile | 
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
   let doc: Document.Parsed | null;
   try {
-    doc = composeOne(text, lineCounter, file.endsWith('.json'));
+    doc = composeYaml(text, lineCounter, { json: file.endsWith('.json') });
   } catch (err) {
-    if (err instanceof TooDeep) return finding('limit', file, lineAt(err.offset), `collections nest more than ${MAX_PARSER_STACK} levels deep`);
+    if (err instanceof YamlTooDeep) return finding('limit', file, lineAt(err.offset), `collections nest more than ${MAX_YAML_NESTING} levels deep`);
     if (err instanceof RangeError) return finding('limit', file, 1, 'the document nests too deeply');
     throw err;
   }

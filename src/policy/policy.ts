@@ -82,6 +82,7 @@ export function compileSources(input: readonly PolicySource[]): CompiledSources 
 }
 
 function refsOf(rules: readonly CompiledRule[]): readonly RuleRef[] {
+  if (rules.length === 1) return rules[0]!.refs;
   const seen = new Set<number>();
   const unique = rules.filter((rule) => !seen.has(rule.order) && seen.add(rule.order));
   return Object.freeze(unique.sort((a, b) => a.order - b.order).map((rule) => rule.ref));

@@ -34,8 +34,19 @@ export function spiffeMatcher(text: string): PrincipalMatcher | { readonly inval
 export function usableSpiffeId(subject: PolicySubject): string | null {
   const id = subject.spiffeId;
   if (id === null || typeof id !== 'string') return null;
-  return isSpiffeId(parseSpiffeId(id)) ? id : null;
+  let usable = checkedSpiffeIds.get(id);
+  if (usable === undefined) {
+    usable = isSpiffeId(parseSpiffeId(id));
+    if (checkedSpiffeIds.size >= MAX_CHECKED_SPIFFE_IDS) checkedSpiffeIds.clear();
+    checkedSpiffeIds.set(id, usable);
+  }
+  return usable ? id : null;
 }
+
+// The same few clients ask again and again; parsing each ID once saves the regular expressions.
+// A pure function's memo, bounded: forgetting costs only a parse.
+const MAX_CHECKED_SPIFFE_IDS = 4096;
+const checkedSpiffeIds = new Map<string, boolean>();
 
 function spiffeMatches(matcher: { readonly base: string; readonly strict: boolean }, id: string): boolean {
   return (!matcher.strict && id === matcher.base) || (id.length > matcher.base.length && id.startsWith(matcher.base) && id[matcher.base.length] === '/');

@@ -16,13 +16,15 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 /**
  * The rules of one (action, resource kind), arranged so that a lookup touches only rules that can
  * match the name: literals by the whole name, segment patterns by their first segment (or in a
- * short list when it is a wildcard), prefixes by their first character.
+ * short list when it is a wildcard), prefixes by the name cut at each prefix length in use.
  */
 class NameIndex {
   readonly #literal = new Map<string, CompiledRule[]>();
   readonly #byFirstSegment = new Map<string, Entry[]>();
   readonly #wildcardFirst: Entry[] = [];
-  readonly #prefixByFirstChar = new Map<string, Entry[]>();
+  readonly #prefixes = new Map<string, CompiledRule[]>();
+  /** The distinct lengths of the prefixes, ascending: a handful, whatever the number of rules. */
+  #prefixLengths: number[] = [];
 
   add(rule: CompiledRule, pattern: NamePattern): void {
     switch (pattern.type) {
@@ -30,7 +32,10 @@ class NameIndex {
         push(this.#literal, pattern.text, rule);
         break;
       case 'prefix':
-        push(this.#prefixByFirstChar, pattern.text[0] ?? '', { rule, pattern });
+        push(this.#prefixes, pattern.text, rule);
+        if (!this.#prefixLengths.includes(pattern.text.length)) {
+          this.#prefixLengths = [...this.#prefixLengths, pattern.text.length].sort((a, b) => a - b);
+        }
         break;
       case 'segments': {
         const first = pattern.segments[0];
@@ -50,8 +55,11 @@ class NameIndex {
       if (segmentEntries !== undefined) for (const entry of segmentEntries) if (matchesSplit(entry.pattern, name)) visitor(entry.rule);
     }
     for (const entry of this.#wildcardFirst) if (matchesSplit(entry.pattern, name)) visitor(entry.rule);
-    const prefixEntries = name.name.length === 0 ? undefined : this.#prefixByFirstChar.get(name.name[0]!);
-    if (prefixEntries !== undefined) for (const entry of prefixEntries) if (matchesSplit(entry.pattern, name)) visitor(entry.rule);
+    for (const length of this.#prefixLengths) {
+      if (length > name.name.length) break;
+      const rules = this.#prefixes.get(name.name.slice(0, length));
+      if (rules !== undefined) for (const rule of rules) visitor(rule);
+    }
   }
 }
 

@@ -130,13 +130,14 @@ export function watchPolicyDir(dir: string, handlers: PolicyWatchHandlers, optio
   const startWatching = () => {
     if (watcher !== null || closed) return;
     try {
-      watcher = watch(dir, { persistent: false }, schedule);
-      watcher.on('error', () => {
+      const current = watch(dir, { persistent: false }, schedule);
+      current.on('error', () => {
         // The directory went away (deleted or replaced): watch again on the next poll.
-        watcher?.close();
-        watcher = null;
+        current.close();
+        if (watcher === current) watcher = null;
         schedule();
       });
+      watcher = current;
     } catch {
       watcher = null; // not there yet; the poll tries again
     }

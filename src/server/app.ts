@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Broker } from '../broker/index.js';
+import type { Policy } from '../policy/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import type { SealbusConfig } from '../config/index.js';
 import { clientPrincipal, type RequestAuthenticator } from './context.js';
@@ -10,6 +11,7 @@ import { installErrorHandling } from './errors.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerGroupRoutes } from './routes/groups.js';
+import { registerPolicyRoutes } from './routes/policy.js';
 import { registerTopicRoutes } from './routes/topics.js';
 import { SessionRegistry } from './ws/registry.js';
 import { registerWebSocketRoute } from './ws/route.js';
@@ -25,6 +27,8 @@ export interface AppDeps {
   readonly https?: HttpsOptions;
   readonly logLevel?: SealbusConfig['log']['level'];
   readonly clock?: () => number;
+  /** The policy in force, for the explain API; without it the policy routes are not served. */
+  readonly policy?: () => Policy;
 }
 
 export interface SealbusApp {
@@ -85,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   registerHealthRoutes(app, { readiness: deps.readiness, jwks: deps.jwks });
   registerTopicRoutes(app, deps.broker);
   registerGroupRoutes(app, deps.broker);
+  if (deps.policy !== undefined) registerPolicyRoutes(app, deps.broker, deps.policy);
   registerRecordRoutes(app, deps.broker, deps.limits);
   registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });
   app.addHook('preClose', async () => {

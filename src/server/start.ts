@@ -98,6 +98,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       limits: config.limits,
       https: material.serverOptions(),
       jwks: () => issuer.jwks(),
+      policy: () => policy.policy,
       readiness: () => ({ ready: true, checks: { store: 'open', config: config.source, policy: policy.policy.version } }),
       logLevel: config.log.level,
       clock,
@@ -130,7 +131,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
           log.info({ version: next.version, rules: next.rules.length }, 'policy reloaded');
         },
         onError: (err) => log.warn({ code: err.code, reason: err.message }, 'policy files refused; the policy in force stays'),
-      });
+      }, { initialVersion: policy.policy.version });
       stopPolicyWatch = () => watcher.close();
     }
     await app.listen({ host: config.listen.host, port: config.listen.port });

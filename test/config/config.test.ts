@@ -55,6 +55,18 @@ describe('configuration', () => {
     expect(() => ((config.listen as { port: number }).port = 1)).toThrow(TypeError);
   });
 
+  it('refuses deeply nested YAML and JSON without crashing the process', async () => {
+    for (const [text, name] of [
+      ['- '.repeat(5_000), 'deep.yaml'],
+      ['['.repeat(100_000), 'deep.json'],
+      ['a: &a [1, 2]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n', 'aliases.yaml'],
+    ] as const) {
+      const err = await configError(text, name);
+      expect(isSealbusError(err, 'SEALBUS_ERR_CONFIG_UNREADABLE'), name).toBe(true);
+    }
+    expect(((await configError('- '.repeat(5_000), 'deep.yaml')) as Error).message).toMatch(/nest more than 32 levels deep/);
+  });
+
   it('names the file and the unknown key', async () => {
     const err = await configError('tls: {cert: a, key: b, ca: c, certt: d}\nstore: {dir: data}\n');
     expect(isSealbusError(err, 'SEALBUS_ERR_CONFIG_INVALID')).toBe(true);

@@ -134,4 +134,52 @@ describe('CLI against a sealbus dev broker', () => {
     expect(forged.stderr).toContain('SEALBUS_ERR_AUTH_TOKEN_SIGNATURE');
     expect(forged.stderr).not.toContain(token!.slice(0, 40));
   });
+
+  it('consumes as a group, committing as it prints; groups list, describe and reset', async () => {
+    expect((await run(['topics', 'create', 'jobs', '--partitions', '2'], env)).code).toBe(0);
+    const produced = await run(['produce', 'jobs', '--json'], env, 'a\nb\nc\nd\n');
+    expect(produced.code).toBe(0);
+
+    const first = await run(['consume', 'jobs', '--group', 'workers', '--from-beginning', '--max', '4', '--json'], env);
+    expect(first.code).toBe(0);
+    expect(first.stdout.trim().split('\n').map((line) => JSON.parse(line).value).sort()).toEqual(['a', 'b', 'c', 'd']);
+
+    const described = await run(['groups', 'describe', 'workers', '--json'], env);
+    const group = JSON.parse(described.stdout);
+    expect(group.state).toBe('empty');
+    expect(group.partitions.map((p: { lag: number }) => p.lag)).toEqual([0, 0]);
+    expect((await run(['groups', 'list'], env)).stdout).toMatch(/^workers\tstate=empty\tmembers=0/m);
+    expect((await run(['groups', 'describe', 'workers'], env)).stdout).toContain('TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tOWNER');
+
+    // Committed: a second run of the group starts after what the first printed.
+    await run(['produce', 'jobs', '--json'], env, 'e\n');
+    const second = await run(['consume', 'jobs', '--group', 'workers', '--max', '1', '--json'], env);
+    expect(second.stdout.trim().split('\n').map((line) => JSON.parse(line).value)).toEqual(['e']);
+
+    const reset = await run(['groups', 'reset', 'workers', '--to', 'earliest'], env);
+    expect(reset.code).toBe(0);
+    expect(reset.stdout.trim().split('\n').map((line) => line.split('\t')[2])).toEqual(['0', '0']);
+    const again = await run(['consume', 'jobs', '--group', 'workers', '--max', '5', '--json'], env);
+    expect(again.stdout.trim().split('\n')).toHaveLength(5);
+
+    const badTime = await run(['groups', 'reset', 'workers', '--to', 'yesterday'], env);
+    expect(badTime.code).toBe(2);
+  });
+
+  it('lints the shipped policies, and explains a decision locally and from the broker', async () => {
+    const lint = await run(['policy', 'lint', fileURLToPath(new URL('../../policies', import.meta.url))], env);
+    expect([lint.code, lint.stdout.trim()]).toEqual([0, '5 files, 0 errors, 0 warnings']);
+
+    const dirFlag = ['--dir', fileURLToPath(new URL('../../policies', import.meta.url))];
+    const denied = await run(['policy', 'explain', '--principal', 'orders-consumer', '--action', 'produce', '--topic', 'orders.eu', ...dirFlag], env);
+    expect(denied.code).toBe(3);
+    expect(denied.stdout).toMatch(/^DENIED: orders-consumer may not produce topic "orders.eu"/);
+    const allowed = await run(['policy', 'explain', '--principal', 'orders-producer', '--action', 'produce', '--topic', 'orders.eu', '--json', ...dirFlag], env);
+    expect(allowed.code).toBe(0);
+    expect(JSON.parse(allowed.stdout).decision.deciding[0]).toMatchObject({ file: 'producer-service.yaml', effect: 'allow' });
+
+    const remote = await run(['policy', 'explain', '--remote', '--principal', 'orders-producer', '--action', 'produce', '--topic', 'orders.payments.cards', '--json'], env);
+    expect(remote.code).toBe(3);
+    expect(JSON.parse(remote.stdout).decision).toMatchObject({ allowed: false, rule: 'payments-must-be-encrypted' });
+  });
 });

@@ -150,7 +150,43 @@ describe('PolicyEngine', () => {
       const reversed = new PolicyEngine(policy);
       expect(reversed.decide(allowed).allowed, field).toBe(true);
       expect(reversed.decide(denied).allowed, field).toBe(false);
+      // And with one subject object changed in place between the two requests.
+      const who = { ...denied.subject };
+      const inPlace = new PolicyEngine(policy);
+      expect(inPlace.decide({ ...denied, subject: who }).allowed, field).toBe(false);
+      Object.assign(who, allowed.subject);
+      expect(inPlace.decide({ ...allowed, subject: who }).allowed, field).toBe(true);
     }
+  });
+
+  it('never serves the decision of a subject that was changed in place', () => {
+    const policy = policyOf(`
+      version: 1
+      rules:
+        - id: members
+          effect: allow
+          principals: [{ group: writers }]
+          resources: [{ topic: t }]
+          actions: [produce]
+    `);
+    const engine = new PolicyEngine(policy);
+    const who = subject('svc', { groups: ['writers'] });
+    const ask = request(who, 'produce', topic('t'));
+    expect(engine.decide(ask).allowed).toBe(true);
+    (who.groups as string[]).pop();
+    expect(engine.decide(ask).allowed).toBe(false);
+    (who as { name: string }).name = 'other';
+    (who.groups as string[]).push('writers');
+    expect(engine.decide(ask).allowed).toBe(true);
+    (who as { scopes: string[] | null }).scopes = ['consume:t'];
+    expect(engine.decide(ask)).toMatchObject({ allowed: false, rule: 'scope' });
+  });
+
+  it('shares decisions between equal subjects in different objects', () => {
+    const engine = new PolicyEngine(allowOrders('first'));
+    engine.decide(request(subject('svc', { groups: ['a'] }), 'produce', topic('orders')));
+    engine.decide(request(subject('svc', { groups: ['a'] }), 'produce', topic('orders')));
+    expect(engine.cacheStats).toMatchObject({ hits: 1, misses: 1, size: 1 });
   });
 
   it('builds keys that cannot collide by concatenation', () => {

@@ -1,19 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { Admin, type GroupDescription, type GroupResetTarget } from '../../client/index.js';
-import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection.js';
-
-function print(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-async function withAdmin<T>(flags: ConnectionFlags, work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ connection: connectionFrom(flags) });
-  try {
-    return await work(admin);
-  } finally {
-    admin.close();
-  }
-}
+import type { GroupDescription, GroupResetTarget } from '../../client/index.js';
+import { printJson, withAdmin } from '../admin-client.js';
+import { withConnectionOptions, type ConnectionFlags } from '../connection.js';
 
 /** `earliest`, `latest`, an ISO 8601 time, or milliseconds since the epoch. */
 export function parseResetTarget(value: string): GroupResetTarget {
@@ -46,7 +34,7 @@ export function register(program: Command): void {
   withConnectionOptions(groups.command('list').description('the consumer groups you may describe').option('--json', 'JSON output')).action(
     async (options: ConnectionFlags & { json?: boolean }) => {
       const list = await withAdmin(options, (admin) => admin.listGroups());
-      if (options.json === true) return print(list);
+      if (options.json === true) return printJson(list);
       for (const g of list) process.stdout.write(`${g.group}\tstate=${g.state}\tmembers=${g.members}\tgeneration=${g.generation}\n`);
     },
   );
@@ -55,7 +43,7 @@ export function register(program: Command): void {
     groups.command('describe <group>').description('members, assignment, committed offset and lag per partition').option('--json', 'JSON output'),
   ).action(async (group: string, options: ConnectionFlags & { json?: boolean }) => {
     const description = await withAdmin(options, (admin) => admin.describeGroup(group));
-    if (options.json === true) return print(description);
+    if (options.json === true) return printJson(description);
     process.stdout.write(table(description));
   });
 

@@ -1,20 +1,8 @@
 import type { Command } from 'commander';
-import { Admin, type TopicDescription } from '../../client/index.js';
-import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection.js';
+import type { TopicDescription } from '../../client/index.js';
+import { printJson, withAdmin } from '../admin-client.js';
+import { withConnectionOptions, type ConnectionFlags } from '../connection.js';
 import { parseCount } from '../options.js';
-
-function print(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-async function withAdmin<T>(flags: ConnectionFlags, work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ connection: connectionFrom(flags) });
-  try {
-    return await work(admin);
-  } finally {
-    admin.close();
-  }
-}
 
 function summary(topic: TopicDescription): string {
   const records = topic.partitions.reduce((sum, p) => sum + (p.highWatermark - p.logStartOffset), 0);
@@ -56,14 +44,14 @@ export function register(program: Command): void {
   withConnectionOptions(topics.command('list').description('list the topics you may describe').option('--json', 'JSON output')).action(
     async (options: ConnectionFlags & { json?: boolean }) => {
       const list = await withAdmin(options, (admin) => admin.listTopics());
-      if (options.json === true) return print(list);
+      if (options.json === true) return printJson(list);
       for (const topic of list) process.stdout.write(`${summary(topic)}\n`);
     },
   );
 
   withConnectionOptions(topics.command('describe <name>').description('settings and per-partition offsets')).action(
     async (name: string, options: ConnectionFlags) => {
-      print(await withAdmin(options, (admin) => admin.describeTopic(name)));
+      printJson(await withAdmin(options, (admin) => admin.describeTopic(name)));
     },
   );
 
