@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, Consumer, Producer, type ConnectionOptions, type TopicPartition } from '../../src/client/index.js';
+import { Admin, Consumer, Producer, type ConnectionOptions, type RebalanceListener, type TopicPartition } from '../../src/client/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -50,7 +50,7 @@ describe('consumer groups', () => {
     await producer.close();
   }
 
-  function member(group: string, options: { autoCommit?: boolean } = {}): Consumer {
+  function member(group: string, options: { autoCommit?: boolean; onRebalance?: RebalanceListener } = {}): Consumer {
     const consumer = new Consumer({ connection, group, resetTo: 'earliest', autoCommitIntervalMs: 20, ...options });
     consumers.push(consumer);
     return consumer;
@@ -91,7 +91,15 @@ describe('consumer groups', () => {
   it('spreads partitions over the members, rebalances when one joins, and loses nothing', async () => {
     await topic('groups.join', 4, 400);
     const events: Event[] = [];
-    const a = member('g-join');
+    const callbacks: string[] = [];
+    const partitionsOf = (list: readonly TopicPartition[]): string => list.map((p) => p.partition).sort().join(',');
+    const a = member('g-join', {
+      onRebalance: {
+        assigned: (list) => void callbacks.push(`assigned ${partitionsOf(list)}`),
+        // Called once the loop let go of the partitions: none of their records is in hand any more.
+        revoked: (list) => void callbacks.push(`revoked ${partitionsOf(list)} owned ${partitionsOf(a.assignment())}`),
+      },
+    });
     a.subscribe(['groups.join']);
     const runA = run(a, 'a', events, () => false);
     await waitFor(() => processed(events).size >= 50, 'a processed 50 records');
@@ -103,6 +111,9 @@ describe('consumer groups', () => {
     await waitFor(() => processed(events).size === 400, 'every record processed');
     const owned = [...a.assignment(), ...b.assignment()].map((p: TopicPartition) => p.partition).sort();
     expect(owned).toEqual([0, 1, 2, 3]);
+    const kept = partitionsOf(a.assignment());
+    const lost = partitionsOf(b.assignment());
+    expect(callbacks).toEqual(['assigned 0,1,2,3', `revoked ${lost} owned ${kept}`]);
     expectNoOverlap(events);
 
     // Every offset committed is the next one to process: the group's lag drains to 0.

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AssignmentFrame, BrokerFrame, GroupJoinedFrame } from '../../src/protocol/index.js';
 import { connectRawSession, roundTrip, type RawSession } from '../helpers/raw-session.js';
 import { startTestBroker, type ClientCredentials, type TestBroker } from '../helpers/test-broker.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { encodeRecords } from '../../src/log/index.js';
+
+const ONE = encodeRecords([{ value: Buffer.from('x') }]);
 
 const POLICY = `
 version: 1
@@ -12,7 +14,7 @@ rules:
   - id: admin-all
     effect: allow
     principals: [{ name: admin }]
-    resources: [{ topic: ">" }, { group: ">" }]
+    resources: [{ topic: ">" }, { group: ">" }, { cluster: true }]
     actions: [produce, consume, describe, create, delete, alter, commit-offset]
   - id: billing-consumers
     effect: allow
@@ -29,6 +31,11 @@ rules:
     principals: [{ name: mallory }]
     resources: [{ groupPrefix: "mallory-" }]
     actions: [consume, commit-offset, describe]
+  - id: alice-produces
+    effect: allow
+    principals: [{ name: alice }]
+    resources: [{ topic: "orders" }]
+    actions: [produce]
   - id: reader-describes
     effect: allow
     principals: [{ name: reader }]
@@ -134,19 +141,35 @@ describe('consumer group authorization', () => {
       expect([res.status, res.body.code], path).toEqual([403, 'SEALBUS_ERR_FORBIDDEN']);
     }
     expect((await t.request('GET', '/v1/groups/billing', { credentials: mallory })).body.code).toBe('SEALBUS_ERR_FORBIDDEN');
+    // Nor topic or policy administration: describe on topics and groups grants none of it.
+    for (const [method, path, body] of [
+      ['POST', '/v1/topics', { name: 'reader-made' }],
+      ['DELETE', '/v1/topics/orders', undefined],
+      ['POST', '/v1/policy/explain', { principal: 'admin', action: 'produce', resource: { topic: 'orders' } }],
+      ['GET', '/v1/policy', undefined],
+    ] as const) {
+      const res = await t.request(method, path, { credentials: reader, ...(body !== undefined && { body }) });
+      expect([res.status, res.body.code], `${method} ${path}`).toEqual([403, 'SEALBUS_ERR_FORBIDDEN']);
+    }
     const listed = (await t.request('GET', '/v1/groups', { credentials: mallory })).body.groups.map((g: { group: string }) => g.group);
     expect(listed).toContain('mallory-team');
     expect(listed).not.toContain('billing');
     a.close();
   });
 
-  it('ends a membership and a subscription within a second when a policy reload withdraws the right', async () => {
+  it('ends a membership, a subscription and produce rights within a second when a policy reload withdraws them', async () => {
+    const versionBefore = (await t.request('GET', '/readyz')).body.checks.policy as string;
+    expect(versionBefore).toBe((await t.request('GET', '/v1/policy')).body.version);
     const s = await connectRawSession(t, alice);
+    const produced = await roundTrip(s, { type: 'PRODUCE', requestId: 8, topic: 'orders', partition: 0, producer: null, records: ONE });
+    expect(produced.type).toBe('PRODUCE_ACK');
     const { joined } = await joinGroup(s, 'billing');
     const subscribed = await roundTrip(s, { type: 'SUBSCRIBE', requestId: 7, subscriptionId: 1, topic: 'orders', partition: 0, start: { kind: 'earliest' }, creditBytes: 1 << 20 });
     expect(subscribed.type).toBe('SUBSCRIBED');
     const withdrawn = POLICY.replace('principals: [{ name: alice }, { name: mallory }]', 'principals: [{ name: mallory }]')
-      .replace('principals: [{ name: alice }]\n    resources: [{ group: billing }]', 'principals: [{ name: nobody }]\n    resources: [{ group: billing }]');
+      .replace('principals: [{ name: alice }]\n    resources: [{ group: billing }]', 'principals: [{ name: nobody }]\n    resources: [{ group: billing }]')
+      .replace('principals: [{ name: alice }]\n    resources: [{ topic: "orders" }]\n    actions: [produce]', 'principals: [{ name: nobody }]\n    resources: [{ topic: "orders" }]\n    actions: [produce]');
+    expect(withdrawn.match(/name: alice/g)).toBeNull();
     // Written beside, then renamed over the file: the way editors and config managers replace files.
     await writeFile(join(t.policyDir!, '.groups.yaml.tmp'), withdrawn);
     const started = Date.now();
@@ -156,7 +179,10 @@ describe('consumer group authorization', () => {
     const subscriptionError = await s.next((f) => f.type === 'SUBSCRIPTION_ERROR', 5_000);
     expect(subscriptionError).toMatchObject({ subscriptionId: 1, code: 'SEALBUS_ERR_FORBIDDEN' });
     expect(Date.now() - started).toBeLessThan(1_000);
-    await waitFor(async () => (await t.request('GET', '/readyz')).body.checks.policy !== undefined, 'readyz shows the policy version');
+    expect(codeOf(await roundTrip(s, { type: 'PRODUCE', requestId: 9, topic: 'orders', partition: 0, producer: null, records: ONE }))).toBe('SEALBUS_ERR_FORBIDDEN');
+    const versionAfter = (await t.request('GET', '/readyz')).body.checks.policy as string;
+    expect(versionAfter).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(versionAfter).not.toBe(versionBefore);
     s.close();
     await writeFile(join(t.policyDir!, 'groups.yaml'), POLICY);
   });
