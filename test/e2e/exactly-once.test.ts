@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +20,10 @@ import {
 import { encodeRecords } from '../../src/log/record-batch.js';
 import type { ProducerStamp } from '../../src/log/types.js';
 import { decodeBrokerFrame, decodeClientFrame } from '../../src/protocol/index.js';
-import { EXAMPLE_POLICIES, prepareDevEnvironment } from '../../src/server/dev-environment.js';
+import { prepareDevEnvironment } from '../../src/server/dev-environment.js';
 import { codeOf } from '../helpers/error-code.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { writeServeConfig } from '../helpers/serve-config.js';
 import { openRawSession, type RawSession } from '../helpers/raw-session.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 
@@ -389,18 +390,7 @@ describe('idempotent producer across a broker kill -9', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sealbus-exactly-once-'));
     await prepareDevEnvironment(dir); // only for its certificates
-    configFile = join(dir, 'sealbus.yaml');
-    await writeFile(
-      configFile,
-      [
-        'listen: {host: 127.0.0.1, port: 0}',
-        'tls: {cert: certs/server.crt, key: certs/server.key, ca: certs/ca.crt}',
-        `policy: {dir: ${JSON.stringify(EXAMPLE_POLICIES)}}`,
-        'store: {dir: data}',
-        'log: {level: info}',
-        '',
-      ].join('\n'),
-    );
+    configFile = await writeServeConfig(dir);
   });
   afterEach(async () => {
     await producer?.close().catch(() => undefined);

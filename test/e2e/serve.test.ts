@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalIssuer, certificateThumbprint } from '../../src/auth/index.js';
-import { EXAMPLE_POLICIES, prepareDevEnvironment } from '../../src/server/dev-environment.js';
+import { prepareDevEnvironment } from '../../src/server/dev-environment.js';
+import { writeServeConfig } from '../helpers/serve-config.js';
 
 const bin = fileURLToPath(new URL('../../bin/sealbus.js', import.meta.url));
 
@@ -34,18 +35,7 @@ describe('sealbus serve --config', () => {
   });
 
   it('starts from the file and serves an authenticated client', async () => {
-    const file = join(dir, 'sealbus.yaml');
-    await writeFile(
-      file,
-      [
-        'listen: {host: 127.0.0.1, port: 0}',
-        'tls: {cert: certs/server.crt, key: certs/server.key, ca: certs/ca.crt}',
-        `policy: {dir: ${JSON.stringify(EXAMPLE_POLICIES)}}`,
-        'store: {dir: data}',
-        'log: {level: info}',
-        '',
-      ].join('\n'),
-    );
+    const file = await writeServeConfig(dir);
     const child = spawn(process.execPath, [bin, 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
