@@ -257,6 +257,8 @@ export class Broker {
       if (!signal.aborted) throw err;
       return first;
     }
+    // The wait may have lasted: a right withdrawn meanwhile (a policy reload) holds for what it returns.
+    this.#topic(actor, 'consume', topic);
     return this.store.read(topic, partition, offset, readOptions);
   }
 

@@ -31,7 +31,7 @@ type IsAllowed = (actor: Actor, action: Action, resource: Resource) => boolean;
 /**
  * Consumer groups as clients see them: the coordinator's operations, each behind its
  * authorization. Joining needs `consume` on the group and on every topic; committing needs
- * `commit-offset` on the group; describing `describe`, resetting `alter`, deleting `delete`.
+ * `commit-offset` on the group and `consume` on every topic committed; describing `describe`, resetting `alter`, deleting `delete`.
  * Membership itself is bound to the session (`owner`), so a member id learned by someone else is
  * useless to them.
  */

@@ -45,7 +45,8 @@ export interface GroupDescription {
     readonly topic: string;
     readonly partition: number;
     readonly committedOffset: number | null;
-    readonly highWatermark: number;
+    /** null when the topic no longer exists. */
+    readonly highWatermark: number | null;
     readonly lag: number | null;
     readonly owner: string | null;
   }[];

@@ -47,7 +47,8 @@ export interface ConsumerOptions {
   readonly resetTo?: 'earliest' | 'latest';
   /**
    * Commit the offsets of processed records every `autoCommitIntervalMs` (default 5 s), on each
-   * rebalance and on close; false: only `commit()` commits (revoked partitions are still committed).
+   * rebalance and on close; false: no timer, but `commit()`, rebalances (the partitions that move) and
+   * `close()` still commit what the loop finished.
    */
   readonly autoCommit?: boolean;
   readonly autoCommitIntervalMs?: number;

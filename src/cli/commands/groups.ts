@@ -22,7 +22,7 @@ function table(description: GroupDescription): string {
   }
   lines.push('', 'TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tOWNER');
   for (const p of description.partitions) {
-    lines.push(`${p.topic}\t${p.partition}\t${p.committedOffset ?? '-'}\t${p.highWatermark}\t${p.lag ?? '-'}\t${p.owner ?? '-'}`);
+    lines.push(`${p.topic}\t${p.partition}\t${p.committedOffset ?? '-'}\t${p.highWatermark ?? '-'}\t${p.lag ?? '-'}\t${p.owner ?? '-'}`);
   }
   return `${lines.join('\n')}\n`;
 }

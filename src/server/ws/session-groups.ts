@@ -21,6 +21,7 @@ class Membership {
 
   constructor(
     readonly group: string,
+    readonly topics: readonly string[],
     readonly send: (frame: BrokerFrame) => void,
   ) {}
 
@@ -61,7 +62,7 @@ export class SessionGroups {
         reason: `a session may hold at most ${this.#deps.maxMemberships} group memberships; leave one or open another session`,
       });
     }
-    const membership = new Membership(frame.group, this.#deps.send);
+    const membership = new Membership(frame.group, frame.topics, this.#deps.send);
     const joined = await this.#deps.broker.groups.join(this.#deps.actor(), {
       group: frame.group,
       topics: frame.topics,
@@ -113,19 +114,34 @@ export class SessionGroups {
     return { type: 'OK', requestId: frame.requestId };
   }
 
-  /** Ends, with GROUP_ERROR, the memberships whose group the principal may no longer consume. */
+  /** Ends, with GROUP_ERROR, the memberships whose group or topics the principal may no longer consume. */
   revalidate(): void {
     for (const [memberId, membership] of [...this.#members]) {
       try {
-        this.#deps.broker.authorize(this.#deps.actor(), 'consume', { kind: 'group', name: membership.group });
-      } catch (err) {
-        const error = err as SealbusError;
-        if (this.#deps.broker.groups.coordinator.hasMember(membership.group, memberId, this.#owner)) {
-          this.#deps.broker.groups.leave(membership.group, memberId, this.#owner);
-        }
-        this.#members.delete(memberId);
-        membership.push({ type: 'GROUP_ERROR', group: membership.group, memberId, code: error.code, message: error.message, retriable: error.retriable });
+        this.#recheck(memberId, membership);
+      } catch {
+        // reported to the client by #recheck
       }
+    }
+  }
+
+  /**
+   * A member keeps the rights it joined with: `consume` on the group and on each topic. When one is
+   * withdrawn the member leaves (its partitions move on) and the client gets GROUP_ERROR; throws it.
+   */
+  #recheck(memberId: string, membership: Membership): void {
+    const actor = this.#deps.actor();
+    try {
+      this.#deps.broker.authorize(actor, 'consume', { kind: 'group', name: membership.group });
+      for (const topic of membership.topics) this.#deps.broker.authorize(actor, 'consume', { kind: 'topic', name: topic });
+    } catch (err) {
+      const error = err as SealbusError;
+      if (this.#deps.broker.groups.coordinator.hasMember(membership.group, memberId, this.#owner)) {
+        this.#deps.broker.groups.leave(membership.group, memberId, this.#owner);
+      }
+      this.#members.delete(memberId);
+      membership.push({ type: 'GROUP_ERROR', group: membership.group, memberId, code: error.code, message: error.message, retriable: error.retriable });
+      throw error;
     }
   }
 

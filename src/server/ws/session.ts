@@ -293,6 +293,8 @@ export class Session implements LiveSession {
     }
     this.principal = clientPrincipal(next, this.principal.sourceIp ?? undefined);
     this.#scheduleExpiry();
+    // The new token may carry other groups or scopes: what the session holds is judged again.
+    this.revalidate();
     return { type: 'REFRESHED', requestId, expiresAt: Math.min(this.#expiresAt, Number.MAX_SAFE_INTEGER) };
   }
 }
