@@ -30,6 +30,7 @@ export function register(program: Command): void {
           '',
           `  listening   ${broker.url}`,
           `  data        ${env.config.store.dir}`,
+          `  policy      ${env.config.policy.dir} (example set; edits apply at once, see docs/policies.md)`,
           `  admin       principal "${DEV_ADMIN}", certificate and token in ${env.files.env}`,
           '',
           '  In another shell:',
