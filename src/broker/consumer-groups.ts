@@ -70,15 +70,8 @@ export class ConsumerGroups {
     });
   }
 
-  /**
-   * A live member keeps its right to consume the group: a policy change that withdraws it ends the
-   * membership at the next heartbeat (the subscriptions stop on their own gate before each push).
-   */
-  heartbeat(actor: Actor, group: string, memberId: string, owner: object, generation: number): void {
-    if (!this.#isAllowed(actor, 'consume', { kind: 'group', name: group })) {
-      if (this.coordinator.hasMember(group, memberId, owner)) this.coordinator.leave(group, memberId, owner);
-      this.#group(actor, 'consume', group); // throws FORBIDDEN with the deciding rule
-    }
+  /** Rights withdrawn later (policy reload, token refresh) are enforced by the transport, which re-checks its sessions then. */
+  heartbeat(group: string, memberId: string, owner: object, generation: number): void {
     this.coordinator.heartbeat(group, memberId, owner, generation);
   }
 

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AssignmentFrame, BrokerFrame, GroupJoinedFrame } from '../../src/protocol/index.js';
 import { connectRawSession, roundTrip, type RawSession } from '../helpers/raw-session.js';
+import { certificateThumbprint } from '../../src/auth/index.js';
 import { startTestBroker, type ClientCredentials, type TestBroker } from '../helpers/test-broker.js';
 import { encodeRecords } from '../../src/log/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const ONE = encodeRecords([{ value: Buffer.from('x') }]);
 
@@ -36,6 +38,11 @@ rules:
     principals: [{ name: alice }]
     resources: [{ topic: "orders" }]
     actions: [produce]
+  - id: readers-consume-audit
+    effect: allow
+    principals: [{ group: readers }]
+    resources: [{ topic: "audit-copy" }]
+    actions: [consume]
   - id: reader-describes
     effect: allow
     principals: [{ name: reader }]
@@ -52,6 +59,7 @@ describe('consumer group authorization', () => {
   beforeAll(async () => {
     t = await startTestBroker({ policies: { 'groups.yaml': POLICY } });
     expect((await t.request('POST', '/v1/topics', { body: { name: 'orders', partitions: 2 } })).status).toBe(201);
+    expect((await t.request('POST', '/v1/topics', { body: { name: 'audit-copy', partitions: 1 } })).status).toBe(201);
     [alice, mallory, reader] = await Promise.all([t.client('alice'), t.client('mallory'), t.client('reader')]);
   });
   afterAll(async () => t?.close());
@@ -96,6 +104,13 @@ describe('consumer group authorization', () => {
       expect(codeOf(leave)).toBe('SEALBUS_ERR_GROUP_UNKNOWN_MEMBER');
       s.close();
     }
+    // A member commits only on topics its principal may consume: naming another one is refused
+    // before anything about it (existence, assignment) is looked at.
+    const elsewhere = await roundTrip(a, {
+      type: 'COMMIT', requestId: 8, group: 'billing', memberId: joined.memberId, generation: assignment.generation,
+      offsets: [{ topic: 'audit-copy', partition: 0, offset: 0 }],
+    });
+    expect(codeOf(elsewhere)).toBe('SEALBUS_ERR_FORBIDDEN');
     // Alice's member is untouched and still commits.
     const ok = await roundTrip(a, { type: 'COMMIT', requestId: 9, group: 'billing', memberId: joined.memberId, generation: assignment.generation, offsets: [{ topic: 'orders', partition: 0, offset: 0 }] });
     expect(ok.type).toBe('OK');
@@ -185,5 +200,34 @@ describe('consumer group authorization', () => {
     expect(versionAfter).not.toBe(versionBefore);
     s.close();
     await writeFile(join(t.policyDir!, 'groups.yaml'), POLICY);
+    await waitFor(async () => (await t.request('GET', '/readyz')).body.checks.policy === versionBefore, 'the first policy is back');
+  });
+
+  it('re-authorizes a long poll when it wakes: a right withdrawn while it waited returns nothing', async () => {
+    const path = '/v1/topics/orders/partitions/1/records?offset=0&waitMs=20000';
+    const polling = t.request('GET', path, { credentials: alice });
+    const withdrawn = POLICY.replace('principals: [{ name: alice }, { name: mallory }]', 'principals: [{ name: mallory }]');
+    const before = (await t.request('GET', '/v1/policy')).body.version as string;
+    await writeFile(join(t.policyDir!, 'groups.yaml'), withdrawn);
+    await waitFor(async () => (await t.request('GET', '/v1/policy')).body.version !== before, 'the new policy is in force');
+    // New data wakes the poll, which was authorized under the old policy.
+    expect((await t.request('POST', '/v1/topics/orders/records', { body: { records: [{ partition: 1, value: 'late' }] } })).status).toBe(200);
+    const res = await polling;
+    expect([res.status, res.body.code]).toEqual([403, 'SEALBUS_ERR_FORBIDDEN']);
+    await writeFile(join(t.policyDir!, 'groups.yaml'), POLICY);
+    await waitFor(async () => (await t.request('GET', '/v1/policy')).body.version === before, 'the first policy is back');
+  });
+
+  it('judges a session again when it refreshes its token: rights that came with a group end with it', async () => {
+    const issue = (groups: string[]) =>
+      t.broker.issuer.issueToken({ sub: 'carol', ttlSeconds: 600, audience: 'sealbus', bindThumbprint: certificateThumbprint(carol.cert), groups });
+    const carol = await t.client('carol');
+    const s = await connectRawSession(t, { ...carol, token: await issue(['readers']) });
+    const subscribed = await roundTrip(s, { type: 'SUBSCRIBE', requestId: 1, subscriptionId: 1, topic: 'audit-copy', partition: 0, start: { kind: 'earliest' }, creditBytes: 1 << 20 });
+    expect(subscribed.type).toBe('SUBSCRIBED');
+    const refreshed = await roundTrip(s, { type: 'REFRESH', requestId: 2, token: await issue([]) });
+    expect(refreshed.type).toBe('REFRESHED');
+    expect(await s.next((f) => f.type === 'SUBSCRIPTION_ERROR', 2_000)).toMatchObject({ subscriptionId: 1, code: 'SEALBUS_ERR_FORBIDDEN' });
+    s.close();
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRecords } from '../../src/log/index.js';
 import type { BrokerFrame } from '../../src/protocol/index.js';
-import { openRawSession, type RawSession } from '../helpers/raw-session.js';
+import { connectRawSession, openRawSession, type RawSession } from '../helpers/raw-session.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 
 const isError = (requestId: number) => (frame: BrokerFrame) => frame.type === 'ERROR' && frame.requestId === requestId;
@@ -12,10 +12,9 @@ describe('session limits', () => {
   const open: RawSession[] = [];
 
   async function session(): Promise<RawSession> {
-    const result = await openRawSession(t);
-    if (!result.ok) throw new Error(`upgrade refused: ${result.body.code}`);
-    open.push(result.session);
-    return result.session;
+    const opened = await connectRawSession(t);
+    open.push(opened);
+    return opened;
   }
 
   beforeAll(async () => {

@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRecords } from '../../src/log/index.js';
 import type { BrokerFrame } from '../../src/protocol/index.js';
-import { openRawSession, type RawSession } from '../helpers/raw-session.js';
-import { startTestBroker, type ClientCredentials, type TestBroker } from '../helpers/test-broker.js';
+import { connectRawSession, type RawSession } from '../helpers/raw-session.js';
+import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 
 const one = encodeRecords([{ value: Buffer.from('x') }]);
 
-async function session(t: TestBroker, credentials: ClientCredentials): Promise<RawSession> {
-  const result = await openRawSession(t, credentials);
-  if (!result.ok) throw new Error(`upgrade refused: ${result.body.code}`);
-  return result.session;
-}
+const session = connectRawSession;
 
 async function initProducer(s: RawSession, requestId: number, name: string): Promise<{ producerId: number; epoch: number }> {
   s.send({ type: 'INIT_PRODUCER', requestId, name });

@@ -3,18 +3,14 @@ import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRecords, encodeRecords } from '../../src/log/index.js';
 import type { BrokerFrame } from '../../src/protocol/index.js';
-import { openRawSession, type RawSession } from '../helpers/raw-session.js';
+import { connectRawSession, openRawSession } from '../helpers/raw-session.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 
 function records(...values: string[]) {
   return encodeRecords(values.map((value) => ({ key: null, value: Buffer.from(value) })));
 }
 
-async function session(t: TestBroker, credentials = t.admin): Promise<RawSession> {
-  const result = await openRawSession(t, credentials);
-  if (!result.ok) throw new Error(`upgrade refused: ${result.body.code}`);
-  return result.session;
-}
+const session = connectRawSession;
 
 const isError = (requestId: number) => (frame: BrokerFrame) => frame.type === 'ERROR' && frame.requestId === requestId;
 

@@ -99,7 +99,7 @@ export class SessionGroups {
   }
 
   heartbeat(frame: HeartbeatFrame): BrokerFrame {
-    this.#deps.broker.groups.heartbeat(this.#deps.actor(), frame.group, frame.memberId, this.#owner, frame.generation);
+    this.#deps.broker.groups.heartbeat(frame.group, frame.memberId, this.#owner, frame.generation);
     return { type: 'OK', requestId: frame.requestId };
   }
 
