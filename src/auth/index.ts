@@ -36,7 +36,20 @@ export { issueCertificate, type IssueCertificateOptions, type IssuedCertificate 
 export { createCrl, type CreateCrlOptions, type RevokedEntry } from './crl.js';
 export { checkClientUsage, identifyClient } from './identify-client.js';
 export { defaultIdentityMapping, validateIdentityMapping, type IdentityMapping } from './identity-mapping.js';
-export { ISSUER_KEY_FILE, LocalIssuer, type IssueTokenOptions } from './local-issuer.js';
+export {
+  ISSUER_KEY_FILE,
+  KEYRING_FILE,
+  Keyring,
+  MAX_KEYRING_BYTES,
+  MAX_KEYRING_KEYS,
+  RETIRED_KEY_KEPT_MS,
+  type KeyInfo,
+  type KeyRotation,
+  type KeyStatus,
+  type KeyringEntry,
+  type KeyringOptions,
+} from './keyring.js';
+export { LocalIssuer, type IssuedTokenClaims, type IssueTokenOptions } from './local-issuer.js';
 export { PRIVATE_MODE, replaceFile } from './private-files.js';
 export { parseSpiffeId } from './spiffe-id.js';
 export {

@@ -1,15 +1,12 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type CryptoKey, type JWK, SignJWT, calculateJwkThumbprint, importPKCS8 } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { SealbusError } from '../errors/index.js';
-import { PRIVATE_MODE, assertPrivateFile, fileExists, writeNewFile } from './private-files.js';
+import { Keyring, type KeyRotation } from './keyring.js';
 import { isPrintableName } from './text.js';
 import { SEALBUS_TOKEN_TYPE } from './token-verifier.js';
 import type { IssuerTrust, JwkSet } from './types.js';
 
-/** File of the issuer's Ed25519 private key (PKCS#8 PEM, mode 0600) inside the key folder. */
-export const ISSUER_KEY_FILE = 'issuer-ed25519.key';
+export { ISSUER_KEY_FILE } from './keyring.js';
 
 const MAX_TTL_SECONDS = 366 * 86_400;
 const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
@@ -25,6 +22,8 @@ export interface IssueTokenOptions {
   readonly scopes?: readonly string[] | undefined;
   /** Default: a random UUID. */
   readonly jti?: string | undefined;
+  /** The principal who asked for the token, written as the RFC 8693 `act` claim (`{"sub": actor}`). */
+  readonly actor?: string | undefined;
 }
 
 function invalidRequest(reason: string): SealbusError {
@@ -44,94 +43,113 @@ function checkIssueOptions(opts: IssueTokenOptions): void {
   for (const group of opts.groups ?? []) if (!isPrintableName(group)) throw invalidRequest('groups must be printable names');
   for (const scope of opts.scopes ?? []) if (!isPrintableName(scope) || scope.includes(' ')) throw invalidRequest('scopes must be printable words without spaces');
   if (opts.jti !== undefined && !isPrintableName(opts.jti)) throw invalidRequest('jti must be a printable string');
+  if (opts.actor !== undefined && !isPrintableName(opts.actor)) throw invalidRequest('actor must be a printable name');
 }
 
-async function readOrCreateKeyPem(file: string): Promise<string> {
-  if (!(await fileExists(file))) {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    try {
-      await writeNewFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), PRIVATE_MODE);
-    } catch (err) {
-      // Another process created it first: use theirs, never replace it.
-      if (!(err instanceof SealbusError && err.code === 'SEALBUS_ERR_AUTH_FILE_EXISTS')) throw err;
-    }
-  }
-  await assertPrivateFile(file);
-  return readFile(file, 'utf8');
+/** What `issueTokenWithClaims` signed. Times are milliseconds since the epoch (whole seconds, as in the token). */
+export interface IssuedTokenClaims {
+  readonly token: string;
+  readonly jti: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** The key that signed it. */
+  readonly kid: string;
 }
 
 /**
- * The broker's own token issuer: one Ed25519 key kept under a data folder, tokens with
- * `typ: sealbus+jwt`, and the public JWKS to serve at `/.well-known/jwks.json`.
+ * The broker's own token issuer: Ed25519 keys kept in a keyring under a data folder (rotated
+ * without invalidating live tokens at once), tokens with `typ: sealbus+jwt`, and the public JWKS
+ * to serve at `/.well-known/jwks.json`.
  */
 export class LocalIssuer {
   readonly issuer: string;
-  /** RFC 7638 thumbprint of the public key: stable across restarts, no extra file to keep. */
-  readonly kid: string;
-  readonly keyFile: string;
-  readonly #key: CryptoKey;
-  readonly #jwks: JwkSet;
+  readonly keyring: Keyring;
   readonly #now: () => number;
 
-  private constructor(issuer: string, kid: string, keyFile: string, key: CryptoKey, publicJwk: JWK, now: () => number) {
+  private constructor(issuer: string, keyring: Keyring, now: () => number) {
     this.issuer = issuer;
-    this.kid = kid;
-    this.keyFile = keyFile;
-    this.#key = key;
+    this.keyring = keyring;
     this.#now = now;
-    // One frozen object: callers cannot alter the served keys, and verifiers can reuse imported keys.
-    this.#jwks = Object.freeze({ keys: Object.freeze([Object.freeze(publicJwk)]) });
   }
 
-  /** Loads the key from `dir`, creating it (mode 0600) on first use. Never overwrites a key. */
+  /**
+   * Loads the keyring from `dir`, creating it (mode 0600) on first use, or adopting the key of an
+   * older sealbus (`issuer-ed25519.key`) with its kid. Never overwrites a key.
+   */
   static async loadOrCreate(dir: string, opts: { issuer: string; now?: (() => number) | undefined }): Promise<LocalIssuer> {
     if (typeof opts.issuer !== 'string' || !isPrintableName(opts.issuer, 512)) {
       throw new SealbusError('SEALBUS_ERR_CONFIG_INVALID', { file: 'local issuer', key: 'issuer', reason: 'must be a printable string' });
     }
-    const keyFile = join(dir, ISSUER_KEY_FILE);
-    const pem = await readOrCreateKeyPem(keyFile);
-    let privateKey;
-    try {
-      privateKey = createPrivateKey(pem);
-    } catch {
-      throw new SealbusError('SEALBUS_ERR_AUTH_MATERIAL_INVALID', { file: keyFile, reason: 'not a PEM private key' });
-    }
-    if (privateKey.asymmetricKeyType !== 'ed25519') {
-      throw new SealbusError('SEALBUS_ERR_AUTH_MATERIAL_INVALID', { file: keyFile, reason: 'the issuer key must be Ed25519' });
-    }
-    const exported = createPublicKey(privateKey).export({ format: 'jwk' });
-    const base: JWK = { kty: 'OKP', crv: 'Ed25519', x: String(exported.x) };
-    const kid = await calculateJwkThumbprint(base);
-    const key = await importPKCS8(pem, 'EdDSA');
-    return new LocalIssuer(opts.issuer, kid, keyFile, key, { ...base, kid, alg: 'EdDSA', use: 'sig' }, opts.now ?? Date.now);
+    const now = opts.now ?? Date.now;
+    return new LocalIssuer(opts.issuer, await Keyring.loadOrCreate(dir, { now }), now);
+  }
+
+  /** The active key's RFC 7638 thumbprint: the `kid` of tokens issued now. */
+  get kid(): string {
+    return this.keyring.activeKid;
+  }
+
+  /** The active key's private key file (mode 0600). */
+  get keyFile(): string {
+    return this.keyring.activeKeyFile;
   }
 
   /** Signs a token: `iss`, `sub`, `aud`, `iat`, `exp`, `jti`, header `typ: sealbus+jwt`, `cnf` when bound. */
   async issueToken(opts: IssueTokenOptions): Promise<string> {
+    return (await this.issueTokenWithClaims(opts)).token;
+  }
+
+  /** Like `issueToken`, and says what it signed (for audit and the token API). */
+  async issueTokenWithClaims(opts: IssueTokenOptions): Promise<IssuedTokenClaims> {
     checkIssueOptions(opts);
+    // Key and kid taken together: a rotation during signing must not pair one key with the other's kid.
+    const kid = this.keyring.activeKid;
+    const key = this.keyring.signingKey();
     const now = Math.floor(this.#now() / 1000);
+    const jti = opts.jti ?? randomUUID();
     const claims: Record<string, unknown> = {};
     if (opts.bindThumbprint !== undefined) claims.cnf = { 'x5t#S256': opts.bindThumbprint };
     if (opts.groups !== undefined) claims.groups = [...opts.groups];
     if (opts.scopes !== undefined) claims.scope = opts.scopes.join(' ');
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'EdDSA', kid: this.kid, typ: SEALBUS_TOKEN_TYPE })
+    if (opts.actor !== undefined) claims.act = { sub: opts.actor };
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: SEALBUS_TOKEN_TYPE })
       .setIssuer(this.issuer)
       .setSubject(opts.sub)
       .setAudience(typeof opts.audience === 'string' ? opts.audience : [...opts.audience])
       .setIssuedAt(now)
       .setExpirationTime(now + opts.ttlSeconds)
-      .setJti(opts.jti ?? randomUUID())
-      .sign(this.#key);
+      .setJti(jti)
+      .sign(key);
+    return { token, jti, issuedAt: now * 1000, expiresAt: (now + opts.ttlSeconds) * 1000, kid };
   }
 
-  /** The public keys, for `/.well-known/jwks.json`. */
+  /** The public keys not yet retired, for `/.well-known/jwks.json` (same object until they change). */
   jwks(): JwkSet {
-    return this.#jwks;
+    return this.keyring.jwks();
   }
 
-  /** How a TokenVerifier trusts this issuer: its own keys, `typ: sealbus+jwt`, bound tokens by default. */
+  /** Makes a new key active; the previous one is accepted for `overlapMs` more, then retired. */
+  rotate(overlapMs: number): Promise<KeyRotation> {
+    return this.keyring.rotate({ overlapMs });
+  }
+
+  /** Picks up a rotation done by another process; true when the keyring changed. */
+  reload(): Promise<boolean> {
+    return this.keyring.reload();
+  }
+
+  /**
+   * How a TokenVerifier trusts this issuer: its own keys, `typ: sealbus+jwt`, bound tokens by
+   * default, and tokens of retired keys refused by name.
+   */
   trust(opts: { requireBinding?: boolean } = {}): IssuerTrust {
-    return { issuer: this.issuer, jwks: () => this.jwks(), requireBinding: opts.requireBinding ?? true, typ: SEALBUS_TOKEN_TYPE };
+    return {
+      issuer: this.issuer,
+      jwks: () => this.jwks(),
+      requireBinding: opts.requireBinding ?? true,
+      typ: SEALBUS_TOKEN_TYPE,
+      isKeyRetired: (kid) => this.keyring.status(kid) === 'retired',
+    };
   }
 }

@@ -9,10 +9,12 @@ export interface VerifiedToken {
   readonly trust: IssuerTrust;
   /** `cnf.x5t#S256`, or null for an unbound token. */
   readonly thumbprint: string | null;
+  /** The `kid` header, re-checked against the issuer's retired keys on every use. */
+  readonly kid: string | null;
   /** NumericDate seconds, as in the token. */
   readonly exp: number;
   readonly nbf: number | undefined;
-  readonly iat: number | undefined;
+  readonly iat: number;
 }
 
 export interface TimeRules {
@@ -34,13 +36,14 @@ function stringList(value: unknown, claim: string): string[] {
   return [...value];
 }
 
-function scopesOf(payload: JWTPayload): string[] {
+/** null without a scope claim (no narrowing); a present but empty claim narrows to nothing. */
+function scopesOf(payload: JWTPayload): string[] | null {
   // RFC 8693/9068 "scope" is one space-separated string; some issuers (Okta, Entra) send "scp" as an array.
   if (payload.scope !== undefined) {
     if (typeof payload.scope !== 'string') throw invalidClaims('"scope" must be a space-separated string');
     return payload.scope.split(' ').filter((scope) => scope !== '');
   }
-  return stringList(payload.scp, 'scp');
+  return payload.scp === undefined ? null : stringList(payload.scp, 'scp');
 }
 
 function thumbprintOf(payload: JWTPayload): string | null {
@@ -53,25 +56,31 @@ function thumbprintOf(payload: JWTPayload): string | null {
   return thumbprint;
 }
 
-/** Reads what sealbus uses from verified claims; anything malformed is SEALBUS_ERR_AUTH_TOKEN_CLAIMS. */
-export function readVerifiedClaims(payload: JWTPayload, trust: IssuerTrust): VerifiedToken {
+/**
+ * Reads what sealbus uses from verified claims; anything malformed is SEALBUS_ERR_AUTH_TOKEN_CLAIMS.
+ * `kid` is the protected header's, when a string.
+ */
+export function readVerifiedClaims(payload: JWTPayload, trust: IssuerTrust, kid: string | null): VerifiedToken {
   const { sub, jti, exp, nbf, iat } = payload;
   if (typeof sub !== 'string' || !isPrintableName(sub)) throw invalidClaims('"sub" must be a printable name of at most 256 characters');
   if (jti !== undefined && (typeof jti !== 'string' || jti === '')) throw invalidClaims('"jti" must be a non-empty string');
   if (typeof exp !== 'number' || !Number.isFinite(exp)) throw invalidClaims('the "exp" claim is missing');
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidClaims('the "iat" claim is missing');
   const thumbprint = thumbprintOf(payload);
+  const scopes = scopesOf(payload);
   const identity: TokenIdentity = Object.freeze({
     principal: `${trust.subjectPrefix ?? ''}${sub}`,
     issuer: trust.issuer,
     subject: sub,
     jti: jti ?? null,
     expiresAt: exp * 1000,
-    issuedAt: typeof iat === 'number' ? iat * 1000 : null,
+    issuedAt: iat * 1000,
+    keyId: kid,
     groups: Object.freeze(stringList(payload[trust.groupsClaim ?? 'groups'], trust.groupsClaim ?? 'groups')),
-    scopes: Object.freeze(scopesOf(payload)),
+    scopes: scopes === null ? null : Object.freeze(scopes),
     bound: thumbprint !== null,
   });
-  return { identity, trust, thumbprint, exp, nbf: typeof nbf === 'number' ? nbf : undefined, iat: typeof iat === 'number' ? iat : undefined };
+  return { identity, trust, thumbprint, kid, exp, nbf: typeof nbf === 'number' ? nbf : undefined, iat };
 }
 
 /**
@@ -83,7 +92,7 @@ export function checkTokenTimes(token: VerifiedToken, nowMs: number, rules: Time
   const tolerance = rules.clockToleranceSec;
   if (token.exp <= now - tolerance) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_EXPIRED');
   if (token.nbf !== undefined && token.nbf > now + tolerance) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_NOT_YET_VALID');
-  if (rules.maxTokenAgeSec !== null && token.iat !== undefined) {
+  if (rules.maxTokenAgeSec !== null) {
     const age = now - token.iat;
     if (age - tolerance > rules.maxTokenAgeSec) {
       throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_TOO_OLD', { maxAge: `${rules.maxTokenAgeSec} seconds` });

@@ -57,10 +57,18 @@ function normalizeTyp(value: string): string {
   return lower.includes('/') ? lower : `application/${lower}`;
 }
 
+/** Refuses a token whose key the issuer retired (a key rotation's overlap ended). */
+function checkKeyNotRetired(trust: IssuerTrust, kid: string | null): void {
+  if (kid !== null && trust.isKeyRetired?.(kid) === true) {
+    throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED', { kid: displayValue(kid, 64) });
+  }
+}
+
 /**
  * Verifies bearer JWTs against the configured issuers and binds them to the connection's
  * certificate. A token verified once is cached by its SHA-256 until it expires: later uses cost a
- * hash and a map lookup, and still re-check expiry, age, binding and revocation every time.
+ * hash and a map lookup, and still re-check expiry, age, key retirement, binding and revocation
+ * every time.
  */
 export class TokenVerifier {
   readonly #issuers = new Map<string, { trust: IssuerTrust; keys: JWTVerifyGetKey }>();
@@ -120,6 +128,8 @@ export class TokenVerifier {
     }
     try {
       checkTokenTimes(verified, this.#now(), this.#rules);
+      // Also for a token verified before its key was retired: the rotation's overlap is over.
+      checkKeyNotRetired(verified.trust, verified.kid);
     } catch (err) {
       this.#cache.delete(key);
       throw err;
@@ -127,6 +137,28 @@ export class TokenVerifier {
     checkTokenBinding(verified, certificate);
     if (this.#isTokenRevoked?.(verified.identity) === true) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_REVOKED');
     return verified.identity;
+  }
+
+  /**
+   * Judges again the token of a live session (after a revocation or a key retirement): throws
+   * SEALBUS_ERR_AUTH_TOKEN_REVOKED, _KEY_RETIRED, _EXPIRED or _TOO_OLD as `verify` would now.
+   * Binding is not re-checked: the session's certificate does not change.
+   */
+  recheck(identity: TokenIdentity): void {
+    if (this.#isTokenRevoked?.(identity) === true) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_REVOKED');
+    const issuer = this.#issuers.get(identity.issuer);
+    if (issuer === undefined) throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_ISSUER', { iss: displayValue(identity.issuer) });
+    checkKeyNotRetired(issuer.trust, identity.keyId);
+    const verified: VerifiedToken = {
+      identity,
+      trust: issuer.trust,
+      thumbprint: null,
+      kid: identity.keyId,
+      exp: identity.expiresAt / 1000,
+      nbf: undefined,
+      iat: identity.issuedAt / 1000,
+    };
+    checkTokenTimes(verified, this.#now(), this.#rules);
   }
 
   /** Forgets every verified token, e.g. after an issuer's keys were withdrawn. */
@@ -159,17 +191,20 @@ export class TokenVerifier {
     if (typ !== null && (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== normalizeTyp(typ))) {
       throw new SealbusError('SEALBUS_ERR_AUTH_TOKEN_TYPE', { typ: displayValue(header.typ ?? '(none)', 40), expected: JSON.stringify(typ) });
     }
+    // Named rather than reported as a bad signature: the holder needs a new token, nothing is forged.
+    checkKeyNotRetired(issuer.trust, typeof header.kid === 'string' ? header.kid : null);
     return { header, trust: issuer.trust, keys: issuer.keys, typ };
   }
 
   async #verifyUncached(token: string): Promise<VerifiedToken> {
-    const { trust, keys, typ } = this.#precheck(token);
+    const { header, trust, keys, typ } = this.#precheck(token);
     const options: JWTVerifyOptions = {
       issuer: trust.issuer,
       audience: this.#audience,
       algorithms: [...this.#algorithms],
       clockTolerance: this.#rules.clockToleranceSec,
-      requiredClaims: ['exp', 'sub'],
+      // iat: revoking "every token of a subject issued before T" needs it (RFC 9068 requires it too).
+      requiredClaims: ['exp', 'sub', 'iat'],
       currentDate: new Date(this.#now()),
       ...(typ !== null && { typ }),
       ...(this.#rules.maxTokenAgeSec !== null && { maxTokenAge: this.#rules.maxTokenAgeSec }),
@@ -182,7 +217,7 @@ export class TokenVerifier {
       if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw fromJoseError(err, context);
       payload = await this.#verifyWithCandidates(token, err, options, context);
     }
-    return readVerifiedClaims(payload, trust);
+    return readVerifiedClaims(payload, trust, typeof header.kid === 'string' ? header.kid : null);
   }
 
   /** Several keys match (no `kid`, or a reused one): the token is valid if one of them verifies it. */

@@ -31,9 +31,16 @@ export interface TokenIdentity {
   readonly subject: string;
   readonly jti: string | null;
   readonly expiresAt: number;
-  readonly issuedAt: number | null;
+  /** Required (RFC 9068): revocation by subject and the pruning of revocations depend on it. */
+  readonly issuedAt: number;
+  /** The `kid` header: which of the issuer's keys signed the token. */
+  readonly keyId: string | null;
   readonly groups: readonly string[];
-  readonly scopes: readonly string[];
+  /**
+   * null: the token has no `scope`/`scp` claim and does not narrow the principal's rights.
+   * An empty list narrows them to nothing.
+   */
+  readonly scopes: readonly string[] | null;
   /** True when the token carried `cnf.x5t#S256` (and it matched the connection's certificate). */
   readonly bound: boolean;
 }
@@ -88,4 +95,9 @@ export interface IssuerTrust {
    * name (e.g. `okta:`). Default: none.
    */
   readonly subjectPrefix?: string | undefined;
+  /**
+   * True for a `kid` this issuer retired in a key rotation: its tokens are refused with
+   * SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED before any signature work, and again on every cached use.
+   */
+  readonly isKeyRetired?: ((kid: string) => boolean) | undefined;
 }

@@ -14,7 +14,8 @@ export type { Action, Resource } from '../policy/index.js';
 export interface Actor {
   readonly name: string;
   readonly certificate?: { readonly spiffeId: string | null; readonly subject: string; readonly fingerprint256: string } | null;
-  readonly token?: { readonly groups: readonly string[]; readonly scopes: readonly string[]; readonly bound: boolean } | null;
+  /** `scopes` null: the token does not narrow the policy; [] narrows it to nothing. */
+  readonly token?: { readonly groups: readonly string[]; readonly scopes: readonly string[] | null; readonly bound: boolean } | null;
   /** The client's address, for policy conditions; null when unknown. */
   readonly sourceIp?: string | null;
 }

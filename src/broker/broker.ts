@@ -127,7 +127,8 @@ export class Broker {
   /** Lists only the topics the actor may describe. */
   async listTopics(actor: Actor): Promise<TopicDescription[]> {
     const topics = await this.store.listTopics();
-    return topics.filter((t) => this.isAllowed(actor, 'describe', { kind: 'topic', name: t.name }));
+    // Internal topics (`__`, e.g. the revocation log) are the broker's own: never listed, never reachable.
+    return topics.filter((t) => !t.name.startsWith('__') && this.isAllowed(actor, 'describe', { kind: 'topic', name: t.name }));
   }
 
   async describeTopic(actor: Actor, name: string): Promise<TopicDescription> {

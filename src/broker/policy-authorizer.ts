@@ -35,7 +35,7 @@ export class PolicyAuthorizer implements Authorizer {
         spiffeId: certificate?.spiffeId ?? null,
         certificate: certificate === undefined || certificate === null ? null : { subject: certificate.subject, thumbprint: certificate.fingerprint256 },
         tokenBound: token?.bound ?? false,
-        scopes: token === undefined || token === null || token.scopes.length === 0 ? null : token.scopes,
+        scopes: token?.scopes ?? null,
       };
       this.#subjects.set(actor, subject);
     }

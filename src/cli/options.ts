@@ -12,3 +12,22 @@ export function parseCount(value: string): number {
   if (!Number.isSafeInteger(count) || count < 0) throw new InvalidArgumentError('expected a whole number >= 0');
   return count;
 }
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** A duration in whole seconds: `90`, `90s`, `15m`, `1h`, `7d`. */
+export function parseDuration(value: string): number {
+  const match = /^(\d{1,9})([smhd]?)$/.exec(value);
+  const seconds = match === null ? Number.NaN : Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? Number.NaN);
+  if (!Number.isSafeInteger(seconds)) throw new InvalidArgumentError('expected a duration: 90, 90s, 15m, 1h or 7d');
+  return seconds;
+}
+
+/** A point in time: `now`, an ISO 8601 time, or milliseconds since the epoch. */
+export function parseTime(value: string): number {
+  const time = value === 'now' ? Date.now() : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isSafeInteger(time) || time < 0) {
+    throw new InvalidArgumentError('expected now, an ISO 8601 time (2026-11-21T09:00:00Z) or milliseconds since the epoch');
+  }
+  return time;
+}

@@ -70,6 +70,57 @@ export interface PolicyExplainRequest {
 
 export type { Explanation } from '../policy/index.js';
 
+/** A token request for `issueToken`; the broker refuses anything beyond the caller's own rights. */
+export interface TokenRequest {
+  readonly sub: string;
+  readonly ttlSec?: number;
+  readonly groups?: readonly string[];
+  /** Absent: a token that does not narrow the subject's policy (only a caller with every right may ask). */
+  readonly scopes?: readonly string[];
+  /** The certificate (PEM) or its `x5t#S256` the token is bound to. */
+  readonly bindCertificate?: string;
+  readonly bindThumbprint?: string;
+}
+
+/** An issued token: `token` is the secret, shown once; keep it out of logs. */
+export interface IssuedToken {
+  readonly token: string;
+  readonly jti: string;
+  readonly sub: string;
+  readonly kid: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  readonly scopes: readonly string[] | null;
+  readonly groups: readonly string[];
+  readonly bound: boolean;
+}
+
+/** One token (`jti`) or every token of a principal issued before a time (`sub`, `before` in ms). */
+export type RevokeTokenRequest =
+  | { readonly jti: string; readonly issuer?: string; readonly reason?: string }
+  | { readonly sub: string; readonly before?: number; readonly reason?: string };
+
+export type RevocationEntry =
+  | { readonly kind: 'token'; readonly issuer: string; readonly jti: string; readonly revokedAt: number; readonly until: number; readonly reason: string | null; readonly by: string | null }
+  | { readonly kind: 'subject'; readonly principal: string; readonly before: number; readonly revokedAt: number; readonly until: number; readonly reason: string | null; readonly by: string | null };
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly createdAt: number;
+  readonly retireAt: number | null;
+  readonly status: 'active' | 'previous' | 'retired' | 'unknown';
+}
+
+/** The broker's verdict on a token (`inspectToken`): `code` says why it would be refused. */
+export interface TokenInspection {
+  readonly valid: boolean;
+  readonly code: string | null;
+  readonly message: string | null;
+  readonly header: Record<string, unknown> | null;
+  readonly claims: Record<string, unknown> | null;
+  readonly key: { readonly kid: string; readonly status: SigningKey['status'] } | null;
+}
+
 /** Options of `Admin`. */
 export interface AdminOptions {
   readonly connection: ConnectionOptions;
@@ -184,6 +235,56 @@ export class Admin {
     const { body } = await this.#http.request('POST', '/v1/policy/explain', request);
     if (typeof body !== 'object' || body === null || !('decision' in body)) throw unexpected('explanation');
     return body as Explanation;
+  }
+
+  /** Issues a token (`issue-token` on the cluster); it never carries more rights or life than the caller's own. */
+  async issueToken(request: TokenRequest): Promise<IssuedToken> {
+    const { body } = await this.#http.request('POST', '/v1/admin/tokens', request);
+    if (typeof body !== 'object' || body === null || typeof (body as { token?: unknown }).token !== 'string') throw unexpected('issued token');
+    return body as IssuedToken;
+  }
+
+  /** Revokes durably; new requests with the token fail at once and its live sessions close within a second. */
+  async revokeToken(request: RevokeTokenRequest): Promise<{ entry: RevocationEntry; added: boolean }> {
+    const { body } = await this.#http.request('POST', '/v1/admin/tokens/revoke', request);
+    if (typeof body !== 'object' || body === null || !('entry' in body)) throw unexpected('revocation');
+    return body as { entry: RevocationEntry; added: boolean };
+  }
+
+  /** The revocations in force (expired ones are pruned). */
+  async listRevocations(): Promise<RevocationEntry[]> {
+    const { body } = await this.#http.request('GET', '/v1/admin/revocations');
+    const list = (body as { revocations?: unknown } | null)?.revocations;
+    if (!Array.isArray(list)) throw unexpected('revocation list');
+    return list as RevocationEntry[];
+  }
+
+  /** The local issuer's signing keys, newest first (`manage-keys`). */
+  async listKeys(): Promise<{ issuer: string; keys: SigningKey[] }> {
+    const { body } = await this.#http.request('GET', '/v1/admin/keys');
+    if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) throw unexpected('key list');
+    return body as { issuer: string; keys: SigningKey[] };
+  }
+
+  /** Adds a signing key; the previous one is retired after `overlapSec` (default: the broker's setting). */
+  async rotateKeys(overlapSec?: number): Promise<{ kid: string; retiring: string; retireAt: number }> {
+    const { body } = await this.#http.request('POST', '/v1/admin/keys/rotate', overlapSec === undefined ? {} : { overlapSec });
+    if (typeof body !== 'object' || body === null || typeof (body as { kid?: unknown }).kid !== 'string') throw unexpected('rotation');
+    return body as { kid: string; retiring: string; retireAt: number };
+  }
+
+  /** Whether the broker would accept `token` now (on the certificate `thumbprint`, or the one it is bound to), and why not. */
+  async inspectToken(token: string, thumbprint?: string): Promise<TokenInspection> {
+    const { body } = await this.#http.request('POST', '/v1/tokens/inspect', { token, ...(thumbprint !== undefined && { thumbprint }) });
+    if (typeof body !== 'object' || body === null || typeof (body as { valid?: unknown }).valid !== 'boolean') throw unexpected('inspection');
+    return body as TokenInspection;
+  }
+
+  /** The broker's public signing keys (`/.well-known/jwks.json`). */
+  async jwks(): Promise<{ keys: Record<string, unknown>[] }> {
+    const { body } = await this.#http.request('GET', '/.well-known/jwks.json');
+    if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) throw unexpected('JWKS');
+    return body as { keys: Record<string, unknown>[] };
   }
 
   /** Releases the kept-alive connections. */

@@ -8,6 +8,12 @@ export {
   type GroupSummary,
   type PolicyExplainRequest,
   type Explanation,
+  type IssuedToken,
+  type RevocationEntry,
+  type RevokeTokenRequest,
+  type SigningKey,
+  type TokenInspection,
+  type TokenRequest,
   type TopicDescription,
 } from './admin.js';
 export { DEFAULT_RETRY, backoffDelay, type RetryOptions } from './backoff.js';

@@ -66,6 +66,17 @@ export const configSchema = {
             issuer: { type: 'string', minLength: 1, maxLength: 512, default: 'sealbus-local' },
             keyDir: path,
             requireBinding: { type: 'boolean', default: true },
+            rotationOverlapSec: { type: 'integer', minimum: 0, maximum: 31_622_400, default: 86_400 },
+          },
+        },
+        tokens: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            defaultTtlSec: { type: 'integer', minimum: 60, maximum: 31_622_400, default: 3600 },
+            maxTtlSec: { type: 'integer', minimum: 60, maximum: 31_622_400, default: 86_400 },
+            maxRevocations: { type: 'integer', minimum: 100, maximum: 10_000_000, default: 1_000_000 },
           },
         },
         issuers: {

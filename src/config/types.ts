@@ -17,7 +17,8 @@ export interface SealbusConfig {
     readonly clockToleranceSec: number;
     readonly maxTokenAgeSec: number;
     readonly algorithms: readonly string[];
-    readonly localIssuer: { readonly issuer: string; readonly keyDir?: string; readonly requireBinding: boolean };
+    readonly localIssuer: { readonly issuer: string; readonly keyDir?: string; readonly requireBinding: boolean; readonly rotationOverlapSec: number };
+    readonly tokens: { readonly defaultTtlSec: number; readonly maxTtlSec: number; readonly maxRevocations: number };
     readonly issuers: readonly {
       readonly issuer: string;
       readonly jwksUrl: string;

@@ -53,6 +53,11 @@ export const authErrors = {
     message: 'The token is bound to another client certificate',
   },
   SEALBUS_ERR_AUTH_TOKEN_REVOKED: { status: 401, retriable: false, message: 'The token has been revoked' },
+  SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED: {
+    status: 401,
+    retriable: false,
+    message: 'The token is signed by key {kid}, which was retired by a key rotation; get a new token',
+  },
   SEALBUS_ERR_AUTH_TOKEN_HEADER: {
     status: 401,
     retriable: false,
@@ -77,6 +82,26 @@ export const authErrors = {
     status: 409,
     retriable: false,
     message: '{file} already exists; sealbus never overwrites a key or certificate (move it away first)',
+  },
+  SEALBUS_ERR_TOKEN_ISSUE_DENIED: {
+    status: 403,
+    retriable: false,
+    message: '{principal} may not issue this token: {reason}',
+  },
+  SEALBUS_ERR_TOKEN_REQUEST_INVALID: {
+    status: 400,
+    retriable: false,
+    message: 'The token request is invalid: {reason}',
+  },
+  SEALBUS_ERR_TOKEN_REVOCATIONS_FULL: {
+    status: 503,
+    retriable: true,
+    message: 'The revocation list holds its maximum of {limit} entries; wait for entries to expire or raise the limit',
+  },
+  SEALBUS_ERR_KEYS_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    message: 'The issuer keyring cannot be used right now: {reason}',
   },
   SEALBUS_ERR_FORBIDDEN: { status: 403, retriable: false, message: '{principal} may not {action} {resource}' },
 } as const satisfies ErrorTable;

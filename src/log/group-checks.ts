@@ -9,11 +9,16 @@ function invalid(reason: string): SealbusError {
   return new SealbusError('SEALBUS_ERR_REQUEST_INVALID', { reason });
 }
 
-/** Group names end up in files and audit lines: printable, bounded, nothing to normalize. */
+/**
+ * Group names end up in files and audit lines: printable, bounded, nothing to normalize. Like topic
+ * names they have no empty dot-segment (`a..b`, `.a`, `a.`), so that a policy or scope pattern
+ * such as `>` covers every name there can be.
+ */
 export function assertGroupName(group: unknown): asserts group is string {
   if (typeof group !== 'string' || group.length === 0 || group.length > MAX_GROUP_NAME || /[\u0000-\u001f\u007f]/.test(group)) {
     throw invalid(`a consumer group name is 1 to ${MAX_GROUP_NAME} characters without control characters`);
   }
+  if (group.split('.').includes('')) throw invalid('a consumer group name has no empty segment (a leading, trailing or doubled ".")');
 }
 
 /**

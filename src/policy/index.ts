@@ -17,6 +17,7 @@
  */
 export type { CompiledResource, CompiledRule } from './compile-file.js';
 export type { ConditionOutcome, ConditionResult } from './conditions.js';
+export { coverageOfAll, scopeCoverage, unrestrictedScopes, type ScopeCoverage, type ScopesCoverage } from './coverage.js';
 export { PolicyEngine, decisionKey, type PolicyEngineOptions } from './engine.js';
 export { explain, type ExplainedRule, type Explanation, type RuleOutcome } from './explain.js';
 export { FINDING_CODES, type FindingCode } from './findings.js';
@@ -25,7 +26,7 @@ export { loadPolicyDir, readPolicySources } from './load.js';
 export { matchesName, parseSegmentPattern, type NamePattern } from './name-pattern.js';
 export { Policy, compileSources, type CompiledSources } from './policy.js';
 export { policyFileSchema, POLICY_LIMITS } from './schema.js';
-export { matchingScope, parseScope, scopeMatches, type ParsedScope } from './scopes.js';
+export { matchingScope, parseScope, scopeCovers, scopeMatches, type ParsedScope } from './scopes.js';
 export {
   ACTIONS,
   ACTION_RESOURCE_KINDS,

@@ -116,3 +116,54 @@ export function patternCovers(outer: NamePattern, inner: NamePattern): boolean {
   }
   return true;
 }
+
+/**
+ * Whether some name can match both patterns. Callers use it to find the deny rules that might
+ * apply, so it must never say false when a name matches both; it is exact for the three kinds of
+ * pattern, and any kind added later must answer true when unsure.
+ */
+export function patternsIntersect(a: NamePattern, b: NamePattern): boolean {
+  if (a.type === 'literal') return matchesName(b, a.text);
+  if (b.type === 'literal') return matchesName(a, b.text);
+  if (a.type === 'prefix') return b.type === 'prefix' ? a.text.startsWith(b.text) || b.text.startsWith(a.text) : prefixMeetsSegments(a.text, b);
+  if (b.type === 'prefix') return prefixMeetsSegments(b.text, a);
+  return segmentsMeet(a, b);
+}
+
+type SegmentsPattern = Extract<NamePattern, { type: 'segments' }>;
+
+/** Two segment patterns: a length both allow, and no position where both hold different literals. */
+function segmentsMeet(a: SegmentsPattern, b: SegmentsPattern): boolean {
+  const lengthsMeet =
+    (a.tail && b.tail) ||
+    (a.tail ? b.segments.length > a.segments.length : b.tail ? a.segments.length > b.segments.length : a.segments.length === b.segments.length);
+  if (!lengthsMeet) return false;
+  // Past the shorter list, the other pattern's '>' takes any non-empty segments.
+  const shared = Math.min(a.segments.length, b.segments.length);
+  for (let i = 0; i < shared; i++) {
+    const left = a.segments[i]!;
+    const right = b.segments[i]!;
+    if (left !== '*' && right !== '*' && left !== right) return false;
+  }
+  return true;
+}
+
+/**
+ * A name starting with `prefix` and matching `pattern`: the prefix's complete segments must fit
+ * the pattern's, and its last, partial segment must begin one the pattern allows there.
+ */
+function prefixMeetsSegments(prefix: string, pattern: SegmentsPattern): boolean {
+  const { segments, tail } = pattern;
+  const whole = prefix.split('.');
+  const partial = whole.pop()!;
+  // A wildcard never matches an empty segment, and literal segments are never empty.
+  if (whole.includes('')) return false;
+  for (let i = 0; i < whole.length; i++) {
+    if (i >= segments.length) return tail;
+    const segment = segments[i]!;
+    if (segment !== '*' && segment !== whole[i]) return false;
+  }
+  if (whole.length >= segments.length) return tail;
+  const segment = segments[whole.length]!;
+  return segment === '*' || segment.startsWith(partial);
+}

@@ -1,6 +1,6 @@
 import { SealbusError } from '../errors/index.js';
 import { clip } from './findings.js';
-import { matchesSplit, parseSegmentPattern, splitName, type NamePattern, type SplitName } from './name-pattern.js';
+import { matchesSplit, parseSegmentPattern, patternCovers, splitName, type NamePattern, type SplitName } from './name-pattern.js';
 import { actionApplies, isAction, type Action, type Resource } from './types.js';
 
 /**
@@ -18,7 +18,8 @@ export interface ParsedScope {
 
 const MAX_SCOPE_LENGTH = 512;
 
-function parseOrReason(scope: string): ParsedScope | { readonly invalid: string } {
+/** Parses a scope string without throwing: the scope, or why it is not one. */
+export function parseScopeOrReason(scope: string): ParsedScope | { readonly invalid: string } {
   if (typeof scope !== 'string') return { invalid: 'a scope is a string' };
   if (scope.length === 0 || scope.length > MAX_SCOPE_LENGTH) return { invalid: `a scope is 1 to ${MAX_SCOPE_LENGTH} characters` };
   const colon = scope.indexOf(':');
@@ -42,7 +43,7 @@ function parseOrReason(scope: string): ParsedScope | { readonly invalid: string 
 
 /** Parses a scope string; throws SEALBUS_ERR_POLICY_SCOPE_INVALID (the token layer checks scopes at issue time). */
 export function parseScope(scope: string): ParsedScope {
-  const parsed = parseOrReason(scope);
+  const parsed = parseScopeOrReason(scope);
   if ('invalid' in parsed) {
     const shown = typeof scope === 'string' ? clip(scope) : String(scope);
     throw new SealbusError('SEALBUS_ERR_POLICY_SCOPE_INVALID', { scope: shown, reason: parsed.invalid }, { details: { reason: parsed.invalid } });
@@ -59,8 +60,19 @@ export function scopeMatches(scope: ParsedScope, action: Action, resource: Resou
 /** The first scope that covers the request, or null. An invalid scope matches nothing. */
 export function matchingScope(scopes: readonly string[], action: Action, resource: Resource, name: SplitName | null = null): string | null {
   for (const scope of scopes) {
-    const parsed = parseOrReason(scope);
+    const parsed = parseScopeOrReason(scope);
     if (!('invalid' in parsed) && scopeMatches(parsed, action, resource, name)) return scope;
   }
   return null;
+}
+
+/**
+ * Whether every request `inner` covers is also covered by `outer`: the same action on the same
+ * kind of resource, and (for topics and groups) a pattern covering `inner`'s. Conservative like
+ * `patternCovers`: false when unsure, since it decides which scopes a token may hand on.
+ */
+export function scopeCovers(outer: ParsedScope, inner: ParsedScope): boolean {
+  if (outer.action !== inner.action || outer.resource.kind !== inner.resource.kind) return false;
+  if (outer.resource.kind === 'cluster' || inner.resource.kind === 'cluster') return true;
+  return patternCovers(outer.resource.pattern, inner.resource.pattern);
 }

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Broker } from '../broker/index.js';
+import type { TokenAdmin } from '../broker/token-admin.js';
 import type { Policy } from '../policy/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import type { SealbusConfig } from '../config/index.js';
@@ -12,6 +13,7 @@ import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerGroupRoutes } from './routes/groups.js';
 import { registerPolicyRoutes } from './routes/policy.js';
+import { registerTokenRoutes } from './routes/tokens.js';
 import { registerTopicRoutes } from './routes/topics.js';
 import { SessionRegistry } from './ws/registry.js';
 import { registerWebSocketRoute } from './ws/route.js';
@@ -29,6 +31,8 @@ export interface AppDeps {
   readonly clock?: () => number;
   /** The policy in force, for the explain API; without it the policy routes are not served. */
   readonly policy?: () => Policy;
+  /** Token administration (issue, revoke, keys, inspect); without it those routes are not served. */
+  readonly tokens?: TokenAdmin;
 }
 
 export interface SealbusApp {
@@ -90,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   registerTopicRoutes(app, deps.broker);
   registerGroupRoutes(app, deps.broker);
   if (deps.policy !== undefined) registerPolicyRoutes(app, deps.broker, deps.policy);
+  if (deps.tokens !== undefined) registerTokenRoutes(app, deps.tokens);
   registerRecordRoutes(app, deps.broker, deps.limits);
   registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });
   app.addHook('preClose', async () => {

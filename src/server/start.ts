@@ -9,11 +9,14 @@ import {
   type IssuerTrust,
   type TlsServerMaterial,
 } from '../auth/index.js';
+import { RevocationList } from '../auth/revocation-list.js';
 import { Broker, PolicyAuthorizer, type Authorizer } from '../broker/index.js';
+import { RevocationLog } from '../broker/revocation-log.js';
+import { TokenAdmin } from '../broker/token-admin.js';
 import type { SealbusConfig } from '../config/index.js';
 import { isSealbusError } from '../errors/index.js';
 import { FileLogStore, type LogStore, type RecoveryReport } from '../log/index.js';
-import { PolicyEngine, loadPolicyDir, watchPolicyDir } from '../policy/index.js';
+import { PolicyEngine, coverageOfAll, loadPolicyDir, watchPolicyDir } from '../policy/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import { buildApp } from './app.js';
 import type { RequestAuthenticator } from './context.js';
@@ -28,6 +31,8 @@ export interface RunningBroker {
   readonly recovery: RecoveryReport;
   /** The policy in force (replaced atomically on reload). */
   readonly policy: PolicyEngine;
+  /** Token administration: issue, revoke, rotate keys (the API's service). */
+  readonly tokens: TokenAdmin;
   close(): Promise<void>;
 }
 
@@ -66,6 +71,8 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   let app: FastifyInstance | undefined;
   let stopWatching = (): void => {};
   let stopPolicyWatch = async (): Promise<void> => {};
+  let stopKeyWatch = (): void => {};
+  let revocationLog: RevocationLog | undefined;
   try {
     material = await loadTlsMaterial({
       certFile: config.tls.cert,
@@ -78,19 +85,53 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       issuer: config.auth.localIssuer.issuer,
       now: clock,
     });
+    const revocations = new RevocationList({ maxEntries: config.auth.tokens.maxRevocations });
     // One mapping object for the server's life: identifyClient caches per connection by its identity.
     const mapping: IdentityMapping = { from: config.auth.identity.from };
-    const authenticator = createRequestAuthenticator(config, material, mapping, issuer, clock);
+    const { authenticator, verifier } = createRequestAuthenticator(config, material, mapping, issuer, revocations, clock);
+    const policyAuthorizer = new PolicyAuthorizer(policy);
     const broker = new Broker({
       store,
       topicDefaults: { partitions: defaults.partitions },
-      authorizer: options.authorizer ?? new PolicyAuthorizer(policy),
+      authorizer: options.authorizer ?? policyAuthorizer,
       limits: {
         maxRecordsPerBatch: config.limits.maxRecordsPerBatch,
         maxBatchBytes: config.limits.maxFrameBytes,
         fetchMaxBytes: config.limits.fetchMaxBytes,
         longPollMaxMs: config.limits.longPollMaxMs,
       },
+    });
+    // Set once the app exists: ends the live sessions whose token is no longer accepted.
+    let sweepSessions = (): void => {};
+    const toleranceMs = config.auth.clockToleranceSec * 1000;
+    revocationLog = new RevocationLog({
+      store,
+      list: revocations,
+      clock,
+      // A revocation outlives every token it can name (iat is required, maxTokenAge bounds it), plus a day.
+      retentionMs: config.auth.maxTokenAgeSec * 1000 + toleranceMs + 86_400_000,
+      onAdded: () => sweepSessions(),
+      onError: (err) => app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'revocation log'),
+    });
+    await revocationLog.open();
+    const tokens = new TokenAdmin({
+      issuer,
+      revocations: { revoke: (entry) => revocationLog!.revoke(entry), entries: () => revocations.entries() },
+      authorize: (actor, action, resource) => broker.authorize(actor, action, resource),
+      coverage: (actor, scopes) => coverageOfAll(policy.policy, policyAuthorizer.subjectOf(actor), scopes),
+      verify: (token, certificate) => verifier.verify(token, certificate),
+      settings: {
+        audience: config.auth.audience,
+        defaultTtlSec: config.auth.tokens.defaultTtlSec,
+        maxTtlSec: config.auth.tokens.maxTtlSec,
+        maxTokenAgeSec: config.auth.maxTokenAgeSec,
+        clockToleranceSec: config.auth.clockToleranceSec,
+        requireBinding: config.auth.localIssuer.requireBinding,
+        rotationOverlapSec: config.auth.localIssuer.rotationOverlapSec,
+      },
+      clock,
+      onKeysChanged: () => sweepSessions(),
+      onEvent: (event) => app?.log.info(event.type === 'token-revoked' ? { event: event.type, by: event.by, kind: event.entry.kind } : { ...event }, 'token administration'),
     });
     const built = await buildApp({
       broker,
@@ -99,6 +140,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       https: material.serverOptions(),
       jwks: () => issuer.jwks(),
       policy: () => policy.policy,
+      tokens,
       readiness: () => ({ ready: true, checks: { store: 'open', config: config.source, policy: policy.policy.version } }),
       logLevel: config.log.level,
       clock,
@@ -119,6 +161,14 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       );
     }
     const log = app.log;
+    sweepSessions = () => {
+      const closed = built.sessions.closeEach(
+        (session) => (session.principal.token === null ? null : rejectionCode(() => verifier.recheck(session.principal.token!))),
+        CLOSE_CODES.AUTHENTICATION,
+      );
+      if (closed > 0) log.info({ closedSessions: closed }, 'sessions closed: their token was revoked or its key retired');
+    };
+    stopKeyWatch = watchKeyring(issuer, sweepSessions, (err) => log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'issuer keyring not reloaded'));
     if (policy.policy.rules.length === 0) {
       log.warn({ dir: config.policy.dir }, 'no policy rules are in force: every request is denied (see docs/policies.md)');
     }
@@ -147,7 +197,10 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       issuer,
       recovery,
       policy,
+      tokens,
       close: async () => {
+        stopKeyWatch();
+        revocationLog?.close();
         stopWatching();
         await stopPolicyWatch();
         await running.close();
@@ -156,6 +209,8 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       },
     };
   } catch (err) {
+    stopKeyWatch();
+    revocationLog?.close();
     stopWatching();
     await stopPolicyWatch();
     await app?.close();
@@ -174,15 +229,43 @@ function rejectionCode(check: () => unknown): string | null {
   }
 }
 
+/**
+ * Once a second: picks up a rotation made by another process (`sealbus keys rotate --config`), and
+ * notices a key whose overlap ended, so sessions on its tokens close within a second.
+ */
+function watchKeyring(issuer: LocalIssuer, onChange: () => void, onError: (err: unknown) => void): () => void {
+  // The keyring hands out the same JWKS object until its set of live keys changes (a rotation, or
+  // the end of an overlap), so a new object is the signal, whatever the clock did in between.
+  let published = issuer.jwks();
+  let reloading = false;
+  const timer = setInterval(() => {
+    if (reloading) return;
+    reloading = true;
+    issuer
+      .reload()
+      .then((changed) => {
+        const current = issuer.jwks();
+        if (changed || current !== published) onChange();
+        published = current;
+      }, onError)
+      .finally(() => {
+        reloading = false;
+      });
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 function createRequestAuthenticator(
   config: SealbusConfig,
   material: TlsServerMaterial,
   mapping: IdentityMapping,
   issuer: LocalIssuer,
+  revocations: RevocationList,
   clock: () => number,
-): RequestAuthenticator {
+): { authenticator: RequestAuthenticator; verifier: TokenVerifier } {
   const issuers: IssuerTrust[] = [
-    { issuer: issuer.issuer, jwks: () => issuer.jwks(), requireBinding: config.auth.localIssuer.requireBinding },
+    issuer.trust({ requireBinding: config.auth.localIssuer.requireBinding }),
     ...config.auth.issuers.map(
       (external): IssuerTrust => ({
         issuer: external.issuer,
@@ -200,10 +283,14 @@ function createRequestAuthenticator(
     clockToleranceSec: config.auth.clockToleranceSec,
     maxTokenAgeSec: config.auth.maxTokenAgeSec,
     now: clock,
+    isTokenRevoked: (token) => revocations.isRevoked(token),
   });
   const authenticator = new Authenticator({ verifier, allowCertificateOnly: config.auth.allowCertificateOnly });
   return {
-    identify: (socket) => identifyClient(socket, material, mapping),
-    authenticate: (certificate, authorization) => authenticator.authenticate({ certificate, authorization }),
+    verifier,
+    authenticator: {
+      identify: (socket) => identifyClient(socket, material, mapping),
+      authenticate: (certificate, authorization) => authenticator.authenticate({ certificate, authorization }),
+    },
   };
 }

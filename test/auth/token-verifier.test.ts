@@ -58,6 +58,7 @@ describe('TokenVerifier accepts', () => {
       jti: 'jti-1',
       expiresAt: (NOW + 600) * 1000,
       issuedAt: NOW * 1000,
+      keyId: 'key-1',
       groups: ['ops'],
       scopes: ['produce', 'consume'],
       bound: true,
@@ -79,6 +80,19 @@ describe('TokenVerifier accepts', () => {
     const token = await signToken(signer, { nowSec: NOW, claims: { roles: ['a', 'b'], scp: ['read'] } });
     const identity = await verifier({ groupsClaim: 'roles', subjectPrefix: 'idp:' }).verify(token, alice);
     expect(identity).toMatchObject({ principal: 'idp:alice', subject: 'alice', groups: ['a', 'b'], scopes: ['read'] });
+  });
+
+  it('scopes: null without a scope claim (no narrowing), [] for an empty one (narrowed to nothing)', async () => {
+    const v = verifier();
+    expect((await v.verify(await signToken(signer, { nowSec: NOW }), alice)).scopes).toBeNull();
+    expect((await v.verify(await signToken(signer, { nowSec: NOW, claims: { scope: '' } }), alice)).scopes).toEqual([]);
+    expect((await v.verify(await signToken(signer, { nowSec: NOW, claims: { scope: '  ' } }), alice)).scopes).toEqual([]);
+    expect((await v.verify(await signToken(signer, { nowSec: NOW, claims: { scp: [] } }), alice)).scopes).toEqual([]);
+  });
+
+  it('a token without kid, reported with keyId null', async () => {
+    const identity = await verifier().verify(await signToken(signer, { nowSec: NOW, header: { kid: undefined } }), alice);
+    expect(identity.keyId).toBeNull();
   });
 
   it('a token signed by any of several keys without kid', async () => {
@@ -155,6 +169,13 @@ describe('TokenVerifier rejects, with the exact code', () => {
     const err = await rejection(verifier().verify(token, alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_CLAIMS');
     expect(err.message).toContain(claim);
+  });
+
+  it('a token without "iat" even when no maximum age is set: TOKEN_CLAIMS', async () => {
+    const token = await signToken(signer, { nowSec: NOW, claims: { iat: undefined } });
+    const err = await rejection(verifier({}, { maxTokenAgeSec: null }).verify(token, alice));
+    expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_CLAIMS');
+    expect(err.message).toContain('"iat"');
   });
 
   it('a non-numeric exp: TOKEN_CLAIMS', async () => {
@@ -248,6 +269,105 @@ describe('TokenVerifier rejects, with the exact code', () => {
       for (const part of token.split('.')) expect(wire).not.toContain(part);
       expect(wire).not.toContain(String(signer.publicJwk.x));
     }
+  });
+});
+
+describe('TokenVerifier and retired keys', () => {
+  /** An issuer whose retired set the test changes, and whose JWKS counts lookups (signature work). */
+  function rotatingIssuer(): { trust: Partial<IssuerTrust>; retired: Set<string>; lookups: () => number } {
+    const retired = new Set<string>();
+    let lookups = 0;
+    const jwks = () => {
+      lookups += 1;
+      return signer.jwks;
+    };
+    return { trust: { jwks, isKeyRetired: (kid) => retired.has(kid) }, retired, lookups: () => lookups };
+  }
+
+  it('refuses a token of a retired key by name, before any signature work, even while the key is still served', async () => {
+    const issuer = rotatingIssuer();
+    issuer.retired.add('key-1');
+    const err = await rejection(verifier(issuer.trust).verify(await signToken(signer, { nowSec: NOW }), alice));
+    expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED');
+    expect(err.message).toContain('"key-1"');
+    expect(err.status).toBe(401);
+    expect(issuer.lookups()).toBe(0);
+    // Forged tokens naming a retired key cost no signature verification either.
+    expect(await codeOf(await signToken(attacker, { nowSec: NOW }), verifier(issuer.trust))).toBe('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED');
+    expect(issuer.lookups()).toBe(0);
+    expect(await codeOf(await signToken(signer, { nowSec: NOW, header: { kid: 'key-2' } }), verifier(issuer.trust))).toBe('SEALBUS_ERR_AUTH_TOKEN_SIGNATURE');
+  });
+
+  it('refuses a cached token once its key is retired, and forgets it', async () => {
+    const issuer = rotatingIssuer();
+    const v = verifier(issuer.trust);
+    const token = await signToken(signer, { nowSec: NOW });
+    expect(await codeOf(token, v)).toBe('accepted');
+    expect(await codeOf(token, v)).toBe('accepted');
+    expect(issuer.lookups()).toBe(1);
+
+    issuer.retired.add('key-1');
+    expect(await codeOf(token, v)).toBe('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED');
+    issuer.retired.delete('key-1');
+    expect(await codeOf(token, v)).toBe('accepted');
+    expect(issuer.lookups()).toBe(2);
+  });
+
+  it('never echoes an untrusted kid unbounded or with control characters', async () => {
+    const kid = `${'k'.repeat(5000)}\n[INFO] forged`;
+    const err = await rejection(verifier({ isKeyRetired: () => true }).verify(await signToken(signer, { nowSec: NOW, header: { kid } }), alice));
+    expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED');
+    expect(err.message).not.toContain('\n');
+    expect(err.message.length).toBeLessThan(200);
+  });
+});
+
+describe('TokenVerifier.recheck, for live sessions', () => {
+  it('passes a token still valid, and refuses it once revoked, its key retired, or expired', async () => {
+    const clock = { now: NOW * 1000 };
+    const revoked = new Set<string>();
+    const retired = new Set<string>();
+    const v = verifier(
+      { isKeyRetired: (kid) => retired.has(kid) },
+      { now: () => clock.now, isTokenRevoked: (identity) => identity.jti !== null && revoked.has(identity.jti) },
+    );
+    const identity = await v.verify(await signToken(signer, { nowSec: NOW }), alice);
+    const recheck = (): string => {
+      try {
+        v.recheck(identity);
+        return 'accepted';
+      } catch (err) {
+        if (isSealbusError(err)) return err.code;
+        throw err;
+      }
+    };
+    expect(recheck()).toBe('accepted');
+
+    retired.add('key-1');
+    expect(recheck()).toBe('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED');
+    revoked.add('jti-1');
+    expect(recheck()).toBe('SEALBUS_ERR_AUTH_TOKEN_REVOKED');
+    revoked.clear();
+    retired.clear();
+
+    clock.now = (NOW + 600 + 29) * 1000; // exp + 29 s: within the 30 s tolerance
+    expect(recheck()).toBe('accepted');
+    clock.now = (NOW + 600 + 30) * 1000;
+    expect(recheck()).toBe('SEALBUS_ERR_AUTH_TOKEN_EXPIRED');
+  });
+
+  it('refuses a token older than the maximum age, as verify would', async () => {
+    const clock = { now: NOW * 1000 };
+    const v = verifier({}, { now: () => clock.now, maxTokenAgeSec: 3600 });
+    const identity = await v.verify(await signToken(signer, { nowSec: NOW, claims: { exp: NOW + 86_400 } }), alice);
+    clock.now = (NOW + 3600 + 31) * 1000;
+    expect(() => v.recheck(identity)).toThrow(expect.objectContaining({ code: 'SEALBUS_ERR_AUTH_TOKEN_TOO_OLD' }));
+  });
+
+  it('refuses an identity of an issuer this verifier does not trust', async () => {
+    const identity = await verifier().verify(await signToken(signer, { nowSec: NOW }), alice);
+    const other = new TokenVerifier({ issuers: [{ issuer: 'https://other.test', jwks: signer.jwks, requireBinding: false }], audience: AUDIENCE });
+    expect(() => other.recheck(identity)).toThrow(expect.objectContaining({ code: 'SEALBUS_ERR_AUTH_TOKEN_ISSUER' }));
   });
 });
 

@@ -23,6 +23,8 @@ export interface TestBroker {
   readonly admin: ClientCredentials & { token: string };
   /** The folder of the policy files in force (only when `policies` was given). */
   readonly policyDir: string | undefined;
+  /** Stops the broker and starts it again on the same folder (data, keys, policies), on a new port. */
+  restart(): Promise<void>;
   /** Issues a client certificate from the broker's CA and a token bound to it. */
   client(name: string, options?: { ttlSeconds?: number; bound?: boolean }): Promise<ClientCredentials & { token: string }>;
   request(
@@ -64,7 +66,7 @@ export async function startTestBroker(
   const ca = await readFile(env.files.ca, 'utf8');
   const caPair = { certPem: ca, keyPem: await readFile(join(dir, 'certs', 'ca.key'), 'utf8') };
   const admin = { cert: await readFile(env.files.adminCert, 'utf8'), key: await readFile(env.files.adminKey, 'utf8'), token: adminToken };
-  const url = `https://localhost:${broker.port}`;
+  let url = `https://localhost:${broker.port}`;
 
   const request: TestBroker['request'] = (method, path, opts = {}) => {
     const credentials = opts.credentials === undefined ? admin : opts.credentials;
@@ -104,9 +106,13 @@ export async function startTestBroker(
   };
 
   return {
-    broker,
+    get broker() {
+      return broker;
+    },
     env,
-    url,
+    get url() {
+      return url;
+    },
     ca,
     caPair,
     admin,
@@ -122,6 +128,11 @@ export async function startTestBroker(
       return { cert: pair.certPem, key: pair.keyPem, token };
     },
     request,
+    async restart() {
+      await broker.close();
+      broker = await startBroker(config, options);
+      url = `https://localhost:${broker.port}`;
+    },
     async close() {
       await broker.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,447 @@
+import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { open, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type CryptoKey, type JWK, calculateJwkThumbprint, importPKCS8 } from 'jose';
+import { createAjv, firstProblem } from '../config/index.js';
+import { SealbusError } from '../errors/index.js';
+import { PRIVATE_MODE, assertPrivateFile, fileExists, replaceFile, writeNewFile } from './private-files.js';
+import type { JwkSet } from './types.js';
+
+/** The keyring: every signing key of the local issuer, public parts only (mode 0600). */
+export const KEYRING_FILE = 'keyring.json';
+/** The single key of sealbus before key rotation; adopted as the first key of the keyring. */
+export const ISSUER_KEY_FILE = 'issuer-ed25519.key';
+export const MAX_KEYRING_BYTES = 256 * 1024;
+export const MAX_KEYRING_KEYS = 100;
+/** Longer than the longest token life (366 days): a retired key is remembered while its tokens could still be presented. */
+export const RETIRED_KEY_KEPT_MS = 400 * 86_400_000;
+const MAX_OVERLAP_MS = 366 * 86_400_000;
+const MAX_PRIVATE_KEY_BYTES = 16 * 1024;
+const LOCK_FILE = 'keyring.lock';
+/** A rotation takes milliseconds; a lock this old was left by a process that died mid-rotation. */
+const STALE_LOCK_MS = 60_000;
+const KEY_ID = '^[A-Za-z0-9_-]{43}$';
+
+export type KeyStatus = 'active' | 'previous' | 'retired' | 'unknown';
+
+/** One key as keyring.json stores it. Times are milliseconds since the epoch. */
+export interface KeyringEntry {
+  /** RFC 7638 thumbprint of `publicJwk`. */
+  readonly kid: string;
+  readonly publicJwk: { readonly kty: 'OKP'; readonly crv: 'Ed25519'; readonly x: string };
+  readonly createdAt: number;
+  /** null for the active key; for the others, when their tokens stop being accepted. */
+  readonly retireAt: number | null;
+  /** File name (in the keyring folder) of the private key: the active key only. */
+  readonly privateKeyFile: string | null;
+}
+
+export interface KeyInfo {
+  readonly kid: string;
+  readonly createdAt: number;
+  readonly retireAt: number | null;
+  readonly status: KeyStatus;
+}
+
+export interface KeyRotation {
+  /** The new active key. */
+  readonly kid: string;
+  /** The key it replaces, accepted until `retireAt`. */
+  readonly retiring: string;
+  readonly retireAt: number;
+}
+
+export interface KeyringOptions {
+  /** Clock in milliseconds since the epoch (default Date.now). */
+  readonly now?: (() => number) | undefined;
+}
+
+interface KeyringState {
+  /** keyring.json as read, to tell whether it changed. */
+  readonly content: string;
+  /** Newest first. */
+  readonly entries: readonly KeyringEntry[];
+  readonly active: KeyringEntry & { readonly privateKeyFile: string };
+  readonly signingKey: CryptoKey;
+}
+
+const timestamp = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+
+const keyringSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'keys'],
+  properties: {
+    version: { type: 'integer', const: 1 },
+    keys: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_KEYRING_KEYS,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['kid', 'publicJwk', 'createdAt', 'retireAt', 'privateKeyFile'],
+        properties: {
+          kid: { type: 'string', pattern: KEY_ID },
+          publicJwk: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['kty', 'crv', 'x'],
+            properties: { kty: { type: 'string', const: 'OKP' }, crv: { type: 'string', const: 'Ed25519' }, x: { type: 'string', pattern: KEY_ID } },
+          },
+          createdAt: timestamp,
+          retireAt: { anyOf: [timestamp, { type: 'null' }] },
+          // A bare name: keyring.json must not be able to point at a file outside the folder.
+          privateKeyFile: { anyOf: [{ type: 'string', pattern: '^issuer-(ed25519|[A-Za-z0-9_-]{43})\\.key$' }, { type: 'null' }] },
+        },
+      },
+    },
+  },
+} as const;
+
+const validateKeyring = createAjv().compile(keyringSchema);
+
+function invalid(file: string, reason: string): SealbusError {
+  return new SealbusError('SEALBUS_ERR_AUTH_MATERIAL_INVALID', { file, reason });
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
+}
+
+const privateKeyFileOf = (kid: string): string => `issuer-${kid}.key`;
+
+/** Reads at most `max` bytes; null when the file does not exist. */
+async function readBounded(file: string, max: number, what: string): Promise<{ text: string; mode: number } | null> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return null;
+    throw err;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw invalid(file, `the ${what} is not a regular file`);
+    if (info.size > max) throw invalid(file, `the ${what} is larger than ${max} bytes`);
+    const buffer = Buffer.alloc(info.size + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > info.size) throw invalid(file, `the ${what} changed while it was read`);
+    return { text: buffer.toString('utf8', 0, length), mode: info.mode };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readKeyringText(file: string): Promise<string | null> {
+  const read = await readBounded(file, MAX_KEYRING_BYTES, 'keyring');
+  if (read === null) return null;
+  // Public keys only, but whoever can write this file can make the broker accept their tokens.
+  if ((read.mode & 0o022) !== 0) {
+    throw invalid(file, `the keyring must not be writable by group or others (mode ${(read.mode & 0o777).toString(8)}); run chmod 600`);
+  }
+  return read.text;
+}
+
+async function publicJwkOf(key: KeyObject): Promise<{ publicJwk: KeyringEntry['publicJwk']; kid: string }> {
+  const exported = createPublicKey(key).export({ format: 'jwk' });
+  const publicJwk = { kty: 'OKP', crv: 'Ed25519', x: String(exported.x) } as const;
+  return { publicJwk, kid: await calculateJwkThumbprint(publicJwk) };
+}
+
+/** Reads an Ed25519 private key (mode 0600 required) and checks it against the public key on record. */
+async function readPrivateKey(file: string, expectedX: string | null): Promise<{ pem: string; key: KeyObject }> {
+  await assertPrivateFile(file).catch((err: unknown) => {
+    throw isErrno(err, 'ENOENT') ? invalid(file, 'the private key of the active signing key is missing') : err;
+  });
+  const read = await readBounded(file, MAX_PRIVATE_KEY_BYTES, 'private key');
+  if (read === null) throw invalid(file, 'the private key of the active signing key is missing');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(read.text);
+  } catch {
+    throw invalid(file, 'not a PEM private key');
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw invalid(file, 'the issuer key must be Ed25519');
+  if (expectedX !== null && createPublicKey(key).export({ format: 'jwk' }).x !== expectedX) {
+    throw invalid(file, `the private key does not match the public key recorded in ${KEYRING_FILE}`);
+  }
+  return { pem: read.text, key };
+}
+
+/** Schema first, then what a schema cannot say: thumbprints, one active key, no duplicates. */
+async function parseKeyring(file: string, text: string): Promise<KeyringEntry[]> {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw invalid(file, 'not JSON');
+  }
+  if (!validateKeyring(document)) {
+    const problem = firstProblem(validateKeyring);
+    throw invalid(file, problem === null ? 'not a keyring' : `${problem.key} ${problem.reason}`);
+  }
+  const entries = (document as { keys: KeyringEntry[] }).keys;
+  const seen = new Set<string>();
+  for (const [index, entry] of entries.entries()) {
+    if (seen.has(entry.kid)) throw invalid(file, `keys.${index}.kid ${entry.kid} appears twice`);
+    seen.add(entry.kid);
+    try {
+      createPublicKey({ key: { ...entry.publicJwk }, format: 'jwk' });
+    } catch {
+      throw invalid(file, `keys.${index}.publicJwk is not an Ed25519 public key`);
+    }
+    if ((await calculateJwkThumbprint(entry.publicJwk)) !== entry.kid) throw invalid(file, `keys.${index}.kid is not the thumbprint of its publicJwk`);
+    if (entry.retireAt === null) {
+      if (entry.privateKeyFile !== privateKeyFileOf(entry.kid) && entry.privateKeyFile !== ISSUER_KEY_FILE) {
+        throw invalid(file, `keys.${index}.privateKeyFile must be ${privateKeyFileOf(entry.kid)} for the active key`);
+      }
+    } else if (entry.privateKeyFile !== null) {
+      throw invalid(file, `keys.${index}.privateKeyFile must be null: a retiring key signs nothing`);
+    }
+  }
+  const active = entries.filter((entry) => entry.retireAt === null);
+  if (active.length !== 1) throw invalid(file, `exactly one key must be active (retireAt null); found ${active.length}`);
+  return entries;
+}
+
+function serialize(entries: readonly KeyringEntry[]): string {
+  return `${JSON.stringify({ version: 1, keys: entries }, null, 2)}\n`;
+}
+
+/** Forgets keys retired long enough ago that no token of theirs can still be valid, within the count limit. */
+function prune(entries: readonly KeyringEntry[], now: number): KeyringEntry[] {
+  let kept = entries.filter((entry) => entry.retireAt === null || entry.retireAt >= now - RETIRED_KEY_KEPT_MS);
+  const excess = kept.length - MAX_KEYRING_KEYS;
+  if (excess > 0) {
+    const oldest = kept.filter((entry) => entry.retireAt !== null).sort((a, b) => (a.retireAt ?? 0) - (b.retireAt ?? 0) || a.createdAt - b.createdAt);
+    const dropped = new Set(oldest.slice(0, excess).map((entry) => entry.kid));
+    kept = kept.filter((entry) => !dropped.has(entry.kid));
+  }
+  return kept;
+}
+
+async function removeIfPresent(file: string): Promise<void> {
+  await unlink(file).catch((err: unknown) => {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  });
+}
+
+async function generateKey(dir: string, now: number): Promise<KeyringEntry & { privateKeyFile: string }> {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const { publicJwk, kid } = await publicJwkOf(privateKey);
+  const privateKeyFile = privateKeyFileOf(kid);
+  await writeNewFile(join(dir, privateKeyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), PRIVATE_MODE);
+  return { kid, publicJwk, createdAt: now, retireAt: null, privateKeyFile };
+}
+
+/**
+ * Excludes other processes (the CLI, another broker on the same folder) from rotating at the same
+ * time: two rotations racing would each write a keyring naming its own new key.
+ */
+async function acquireLock(dir: string): Promise<() => Promise<void>> {
+  const file = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(file, 'wx', PRIVATE_MODE);
+      await handle.close();
+      return () => removeIfPresent(file);
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+      const info = await stat(file).catch(() => null);
+      // File times come from the file system's clock, not the injected one.
+      if (info !== null && Date.now() - info.mtimeMs < STALE_LOCK_MS) break;
+      await removeIfPresent(file);
+    }
+  }
+  throw new SealbusError('SEALBUS_ERR_KEYS_UNAVAILABLE', { reason: `another key rotation is in progress (${file})` });
+}
+
+/**
+ * The signing keys of the local issuer: one active key that signs, previous keys still accepted
+ * until their `retireAt`, and retired keys remembered so their tokens are refused by name.
+ *
+ * Folder layout: `keyring.json` (public keys and their states) and the private key of the active
+ * key only (`issuer-<kid>.key`, PKCS#8 PEM, mode 0600). A rotation deletes the previous private
+ * key: nothing can sign with it again, whatever its retirement date.
+ */
+export class Keyring {
+  readonly dir: string;
+  readonly #file: string;
+  readonly #now: () => number;
+  #state: KeyringState;
+  /** Serializes reload and rotate within this process, so an older read never overwrites a newer one. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #jwks: JwkSet = Object.freeze({ keys: Object.freeze([]) });
+  #jwksKids: string | null = null;
+
+  private constructor(dir: string, now: () => number, state: KeyringState) {
+    this.dir = dir;
+    this.#file = join(dir, KEYRING_FILE);
+    this.#now = now;
+    this.#state = state;
+  }
+
+  /**
+   * Loads the keyring of `dir`. Without one, adopts the legacy `issuer-ed25519.key` (same kid, so
+   * its tokens stay valid) or generates a first key. Concurrent starts agree on one keyring.
+   */
+  static async loadOrCreate(dir: string, opts: KeyringOptions = {}): Promise<Keyring> {
+    const now = opts.now ?? Date.now;
+    const file = join(dir, KEYRING_FILE);
+    let text = await readKeyringText(file);
+    if (text === null) {
+      await createKeyring(dir, now());
+      text = await readKeyringText(file);
+      if (text === null) throw invalid(file, 'the keyring disappeared just after it was created');
+    }
+    return new Keyring(dir, now, await loadState(dir, text));
+  }
+
+  get activeKid(): string {
+    return this.#state.active.kid;
+  }
+
+  /** Path of the active key's private key file. */
+  get activeKeyFile(): string {
+    return join(this.dir, this.#state.active.privateKeyFile);
+  }
+
+  /** The active key, for EdDSA signatures. */
+  signingKey(): CryptoKey {
+    return this.#state.signingKey;
+  }
+
+  /**
+   * Makes a new key active. The previous one stays in the JWKS for `overlapMs` (0: retired at
+   * once) and its private key is deleted. Starts from the keyring on disk, which another process
+   * may have rotated; fails with SEALBUS_ERR_KEYS_UNAVAILABLE while another rotation runs.
+   */
+  rotate(opts: { overlapMs: number }): Promise<KeyRotation> {
+    const { overlapMs } = opts;
+    if (!Number.isSafeInteger(overlapMs) || overlapMs < 0 || overlapMs > MAX_OVERLAP_MS) {
+      return Promise.reject(new SealbusError('SEALBUS_ERR_REQUEST_INVALID', { reason: `overlapMs must be an integer from 0 to ${MAX_OVERLAP_MS}` }));
+    }
+    return this.#exclusive(async () => {
+      const release = await acquireLock(this.dir);
+      try {
+        const text = await readKeyringText(this.#file);
+        if (text === null) throw invalid(this.#file, 'the keyring file is missing');
+        if (text !== this.#state.content) this.#state = await loadState(this.dir, text);
+        const now = this.#now();
+        const previous = this.#state.active;
+        const fresh = await generateKey(this.dir, now);
+        const retireAt = now + overlapMs;
+        const retiring = this.#state.entries.map((entry) => (entry.kid === previous.kid ? { ...entry, retireAt, privateKeyFile: null } : entry));
+        const content = serialize(prune([fresh, ...retiring], now));
+        try {
+          await replaceFile(this.#file, content, PRIVATE_MODE);
+        } catch (err) {
+          await removeIfPresent(join(this.dir, fresh.privateKeyFile));
+          throw err;
+        }
+        this.#state = await loadState(this.dir, content);
+        // Only now that no keyring names it: the previous key never signs again. Keys of
+        // rotations interrupted before this point are removed too.
+        await removeIfPresent(join(this.dir, previous.privateKeyFile));
+        for (const entry of this.#state.entries) if (entry.retireAt !== null) await removeIfPresent(join(this.dir, privateKeyFileOf(entry.kid)));
+        return { kid: fresh.kid, retiring: previous.kid, retireAt };
+      } finally {
+        await release();
+      }
+    });
+  }
+
+  /**
+   * Re-reads keyring.json; true when it changed (a rotation by another process). On error the
+   * current keys stay in use and the error is thrown.
+   */
+  reload(): Promise<boolean> {
+    return this.#exclusive(async () => {
+      const text = await readKeyringText(this.#file);
+      if (text === null) throw invalid(this.#file, 'the keyring file is missing');
+      if (text === this.#state.content) return false;
+      this.#state = await loadState(this.dir, text);
+      return true;
+    });
+  }
+
+  /**
+   * Public keys not yet retired, active first. The same frozen object is returned until the set
+   * changes, so verifiers rebuild their key resolver only then.
+   */
+  jwks(): JwkSet {
+    const now = this.#now();
+    const live = this.#state.entries.filter((entry) => entry.retireAt === null || entry.retireAt > now);
+    const kids = live.map((entry) => entry.kid).join(' ');
+    if (kids !== this.#jwksKids) {
+      const keys = live.map((entry): JWK => Object.freeze({ ...entry.publicJwk, kid: entry.kid, alg: 'EdDSA', use: 'sig' }));
+      this.#jwks = Object.freeze({ keys: Object.freeze(keys) });
+      this.#jwksKids = kids;
+    }
+    return this.#jwks;
+  }
+
+  /** `previous`: replaced by a rotation but still accepted (overlap); `unknown`: not in the keyring. */
+  status(kid: string): KeyStatus {
+    const entry = this.#state.entries.find((candidate) => candidate.kid === kid);
+    if (entry === undefined) return 'unknown';
+    if (entry.retireAt === null) return 'active';
+    return entry.retireAt > this.#now() ? 'previous' : 'retired';
+  }
+
+  /** The next time a key leaves the JWKS, or null: when to re-check live sessions. */
+  nextRetirement(): number | null {
+    const now = this.#now();
+    let next: number | null = null;
+    for (const { retireAt } of this.#state.entries) {
+      if (retireAt !== null && retireAt > now && (next === null || retireAt < next)) next = retireAt;
+    }
+    return next;
+  }
+
+  /** Every key on record, newest first. */
+  list(): KeyInfo[] {
+    return this.#state.entries.map((entry) => ({ kid: entry.kid, createdAt: entry.createdAt, retireAt: entry.retireAt, status: this.status(entry.kid) }));
+  }
+
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+async function loadState(dir: string, content: string): Promise<KeyringState> {
+  const file = join(dir, KEYRING_FILE);
+  const entries = (await parseKeyring(file, content)).sort((a, b) => b.createdAt - a.createdAt);
+  const active = entries.find((entry): entry is KeyringEntry & { privateKeyFile: string } => entry.retireAt === null && entry.privateKeyFile !== null);
+  if (active === undefined) throw invalid(file, 'no active key');
+  const { pem } = await readPrivateKey(join(dir, active.privateKeyFile), active.publicJwk.x);
+  return { content, entries, active, signingKey: await importPKCS8(pem, 'EdDSA') };
+}
+
+/** First keyring of a folder. link(2) publishes it: when two processes race, the first one wins and the other adopts it. */
+async function createKeyring(dir: string, now: number): Promise<void> {
+  const legacyFile = join(dir, ISSUER_KEY_FILE);
+  let entry: KeyringEntry;
+  let generated: string | null = null;
+  if (await fileExists(legacyFile)) {
+    const { key } = await readPrivateKey(legacyFile, null);
+    entry = { ...(await publicJwkOf(key)), createdAt: now, retireAt: null, privateKeyFile: ISSUER_KEY_FILE };
+  } else {
+    entry = await generateKey(dir, now);
+    generated = join(dir, privateKeyFileOf(entry.kid));
+  }
+  try {
+    await writeNewFile(join(dir, KEYRING_FILE), serialize([entry]), PRIVATE_MODE);
+  } catch (err) {
+    if (generated !== null) await removeIfPresent(generated);
+    if (!(err instanceof SealbusError && err.code === 'SEALBUS_ERR_AUTH_FILE_EXISTS')) throw err;
+  }
+}
