@@ -1,6 +1,9 @@
 import { SealbusError } from '../errors/index.js';
 import { topicNameProblem } from '../log/topic-name.js';
 import type { TopicDescription } from '../log/types.js';
+import type { KeyInfo as SigningKey } from '../auth/keyring.js';
+import type { RevocationEntry } from '../auth/revocation-list.js';
+import type { IssueTokenRequest as TokenRequest, IssuedToken, RevokeRequest as RevokeTokenRequest, TokenInspection } from '../broker/token-admin.js';
 import type { Action, Explanation } from '../policy/index.js';
 import type { ConnectionOptions } from './connection-options.js';
 import { httpsClient, type HttpClient } from './https-client.js';
@@ -70,56 +73,14 @@ export interface PolicyExplainRequest {
 
 export type { Explanation } from '../policy/index.js';
 
-/** A token request for `issueToken`; the broker refuses anything beyond the caller's own rights. */
-export interface TokenRequest {
-  readonly sub: string;
-  readonly ttlSec?: number;
-  readonly groups?: readonly string[];
-  /** Absent: a token that does not narrow the subject's policy (only a caller with every right may ask). */
-  readonly scopes?: readonly string[];
-  /** The certificate (PEM) or its `x5t#S256` the token is bound to. */
-  readonly bindCertificate?: string;
-  readonly bindThumbprint?: string;
-}
-
-/** An issued token: `token` is the secret, shown once; keep it out of logs. */
-export interface IssuedToken {
-  readonly token: string;
-  readonly jti: string;
-  readonly sub: string;
-  readonly kid: string;
-  readonly issuedAt: number;
-  readonly expiresAt: number;
-  readonly scopes: readonly string[] | null;
-  readonly groups: readonly string[];
-  readonly bound: boolean;
-}
-
-/** One token (`jti`) or every token of a principal issued before a time (`sub`, `before` in ms). */
-export type RevokeTokenRequest =
-  | { readonly jti: string; readonly issuer?: string; readonly reason?: string }
-  | { readonly sub: string; readonly before?: number; readonly reason?: string };
-
-export type RevocationEntry =
-  | { readonly kind: 'token'; readonly issuer: string; readonly jti: string; readonly revokedAt: number; readonly until: number; readonly reason: string | null; readonly by: string | null }
-  | { readonly kind: 'subject'; readonly principal: string; readonly before: number; readonly revokedAt: number; readonly until: number; readonly reason: string | null; readonly by: string | null };
-
-export interface SigningKey {
-  readonly kid: string;
-  readonly createdAt: number;
-  readonly retireAt: number | null;
-  readonly status: 'active' | 'previous' | 'retired' | 'unknown';
-}
-
-/** The broker's verdict on a token (`inspectToken`): `code` says why it would be refused. */
-export interface TokenInspection {
-  readonly valid: boolean;
-  readonly code: string | null;
-  readonly message: string | null;
-  readonly header: Record<string, unknown> | null;
-  readonly claims: Record<string, unknown> | null;
-  readonly key: { readonly kid: string; readonly status: SigningKey['status'] } | null;
-}
+export type {
+  IssueTokenRequest as TokenRequest,
+  IssuedToken,
+  RevokeRequest as RevokeTokenRequest,
+  TokenInspection,
+} from '../broker/token-admin.js';
+export type { RevocationEntry } from '../auth/revocation-list.js';
+export type { KeyInfo as SigningKey } from '../auth/keyring.js';
 
 /** Options of `Admin`. */
 export interface AdminOptions {

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, importPKCS8, jwtVerify } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ISSUER_KEY_FILE,
   KEYRING_FILE,
@@ -13,24 +13,18 @@ import {
   RETIRED_KEY_KEPT_MS,
   TokenVerifier,
 } from '../../src/auth/index.js';
-import { SealbusError } from '../../src/errors/index.js';
-import { codeOf } from '../helpers/error-code.js';
-import { tempDir } from './helpers/pki.js';
+import { codeOf, rejectionOf } from '../helpers/error-code.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 import { certificateIdentity } from './helpers/tokens.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = 1_700_000_000_000;
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const tempDir = useTempDirs('sealbus-keys-');
 
 async function folder(): Promise<string> {
-  const dir = await tempDir();
-  cleanups.push(dir.remove);
-  return join(dir.path, 'keys');
+  return join(await tempDir(), 'keys');
 }
 
 function testClock(start = T0): { now: () => number; advance: (ms: number) => void } {
@@ -40,15 +34,6 @@ function testClock(start = T0): { now: () => number; advance: (ms: number) => vo
 
 const modeOf = async (file: string): Promise<number> => (await stat(file)).mode & 0o777;
 
-async function rejection(promise: Promise<unknown>): Promise<SealbusError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof SealbusError) return err;
-    throw err;
-  }
-  throw new Error('accepted');
-}
 
 async function keyringOnDisk(dir: string): Promise<{ version: number; keys: KeyringEntry[] }> {
   return JSON.parse(await readFile(join(dir, KEYRING_FILE), 'utf8')) as { version: number; keys: KeyringEntry[] };
@@ -167,7 +152,7 @@ describe('Keyring: migration from the single key of older versions', () => {
     await mkdir(p256Dir, { recursive: true });
     const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     await writeFile(join(p256Dir, ISSUER_KEY_FILE), p256, { mode: 0o600 });
-    const err = await rejection(Keyring.loadOrCreate(p256Dir));
+    const err = await rejectionOf(Keyring.loadOrCreate(p256Dir));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_MATERIAL_INVALID');
     expect(err.message).toContain('Ed25519');
     expect(await readdir(p256Dir)).not.toContain(KEYRING_FILE);
@@ -336,7 +321,7 @@ describe('Keyring: a keyring.json that cannot be trusted', () => {
     const { dir, entry } = await loadedFolder();
     const other = (await keyEntry()).entry;
     await writeKeyring(dir, build(entry, other));
-    const err = await rejection(Keyring.loadOrCreate(dir));
+    const err = await rejectionOf(Keyring.loadOrCreate(dir));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_MATERIAL_INVALID');
     expect(err.message).toContain(join(dir, KEYRING_FILE));
     expect(err.message).toMatch(reason);
@@ -345,11 +330,11 @@ describe('Keyring: a keyring.json that cannot be trusted', () => {
   it('refuses a file over 256 KiB and more than 100 keys', async () => {
     const { dir, entry } = await loadedFolder();
     await writeKeyring(dir, `${JSON.stringify({ version: 1, keys: [entry] })}${' '.repeat(MAX_KEYRING_BYTES)}`);
-    expect((await rejection(Keyring.loadOrCreate(dir))).message).toContain(`larger than ${MAX_KEYRING_BYTES} bytes`);
+    expect((await rejectionOf(Keyring.loadOrCreate(dir))).message).toContain(`larger than ${MAX_KEYRING_BYTES} bytes`);
 
     const retired = { ...entry, retireAt: T0, privateKeyFile: null };
     await writeKeyring(dir, { version: 1, keys: [entry, ...Array.from({ length: 100 }, () => retired)] });
-    const err = await rejection(Keyring.loadOrCreate(dir));
+    const err = await rejectionOf(Keyring.loadOrCreate(dir));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_MATERIAL_INVALID');
     expect(err.message).toMatch(/keys must NOT have more than 100 items/);
   });
@@ -357,7 +342,7 @@ describe('Keyring: a keyring.json that cannot be trusted', () => {
   it('refuses a keyring others may write: they could add a key of their own', async () => {
     const { dir } = await loadedFolder();
     await chmod(join(dir, KEYRING_FILE), 0o666);
-    const err = await rejection(Keyring.loadOrCreate(dir));
+    const err = await rejectionOf(Keyring.loadOrCreate(dir));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_MATERIAL_INVALID');
     expect(err.message).toContain('chmod 600');
   });
@@ -365,7 +350,7 @@ describe('Keyring: a keyring.json that cannot be trusted', () => {
   it('refuses an active private key that does not match the public key on record, or is missing', async () => {
     const { dir, entry } = await loadedFolder();
     await writeFile(join(dir, entry.privateKeyFile!), (await keyEntry()).pem, { mode: 0o600 });
-    expect((await rejection(Keyring.loadOrCreate(dir))).message).toContain('does not match');
+    expect((await rejectionOf(Keyring.loadOrCreate(dir))).message).toContain('does not match');
 
     const other = await loadedFolder();
     await writeFile(join(other.dir, other.entry.privateKeyFile!), '', { mode: 0o600 });
@@ -378,7 +363,7 @@ describe('Keyring: a keyring.json that cannot be trusted', () => {
     const kid = keyring.activeKid;
     const jwks = keyring.jwks();
     await writeKeyring(dir, '{"version": 1, "keys": "oops"}');
-    const err = await rejection(keyring.reload());
+    const err = await rejectionOf(keyring.reload());
     expect(err.code).toBe('SEALBUS_ERR_AUTH_MATERIAL_INVALID');
     expect(err.message).toContain(KEYRING_FILE);
     expect(keyring.activeKid).toBe(kid);

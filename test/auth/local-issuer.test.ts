@@ -2,21 +2,16 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ISSUER_KEY_FILE, KEYRING_FILE, LocalIssuer, TokenVerifier } from '../../src/auth/index.js';
-import { tempDir } from './helpers/pki.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
 import { certificateIdentity } from './helpers/tokens.js';
 import { codeOf } from '../helpers/error-code.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const tempDir = useTempDirs('sealbus-keys-');
 
 async function folder(): Promise<string> {
-  const dir = await tempDir();
-  cleanups.push(dir.remove);
-  return join(dir.path, 'keys');
+  return join(await tempDir(), 'keys');
 }
 
 describe('LocalIssuer', () => {

@@ -1,7 +1,8 @@
 import { SignJWT, base64url } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TokenVerifier, type IssuerTrust, type TokenVerifierOptions } from '../../src/auth/index.js';
-import { SealbusError, isSealbusError } from '../../src/errors/index.js';
+import { isSealbusError } from '../../src/errors/index.js';
+import { rejectionOf } from '../helpers/error-code.js';
 import { AUDIENCE, ISSUER, certificateIdentity, signToken, testSigner, unsignedToken, type TestSigner } from './helpers/tokens.js';
 
 const alice = certificateIdentity('alice');
@@ -25,15 +26,6 @@ function verifier(trust: Partial<IssuerTrust> = {}, opts: Partial<TokenVerifierO
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<SealbusError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof SealbusError) return err;
-    throw err;
-  }
-  throw new Error('the token was accepted');
-}
 
 async function codeOf(token: string, v = verifier(), cert = alice): Promise<string> {
   try {
@@ -151,7 +143,7 @@ describe('TokenVerifier rejects, with the exact code', () => {
   });
 
   it('an unknown issuer, without echoing control characters: TOKEN_ISSUER', async () => {
-    const err = await rejection(verifier().verify(await signToken(signer, { nowSec: NOW, claims: { iss: 'https://evil\n[INFO] forged' } }), alice));
+    const err = await rejectionOf(verifier().verify(await signToken(signer, { nowSec: NOW, claims: { iss: 'https://evil\n[INFO] forged' } }), alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_ISSUER');
     expect(err.message).not.toContain('\n');
   });
@@ -166,14 +158,14 @@ describe('TokenVerifier rejects, with the exact code', () => {
 
   it.each(['exp', 'sub', 'iss', 'aud', 'iat'])('a token without "%s": TOKEN_CLAIMS', async (claim) => {
     const token = await signToken(signer, { nowSec: NOW, claims: { [claim]: undefined } });
-    const err = await rejection(verifier().verify(token, alice));
+    const err = await rejectionOf(verifier().verify(token, alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_CLAIMS');
     expect(err.message).toContain(claim);
   });
 
   it('a token without "iat" even when no maximum age is set: TOKEN_CLAIMS', async () => {
     const token = await signToken(signer, { nowSec: NOW, claims: { iat: undefined } });
-    const err = await rejection(verifier({}, { maxTokenAgeSec: null }).verify(token, alice));
+    const err = await rejectionOf(verifier({}, { maxTokenAgeSec: null }).verify(token, alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_CLAIMS');
     expect(err.message).toContain('"iat"');
   });
@@ -190,7 +182,7 @@ describe('TokenVerifier rejects, with the exact code', () => {
       jwk: signer.publicJwk,
     };
     const token = await signToken(signer, { nowSec: NOW, header: { [header]: values[header] } });
-    const err = await rejection(verifier().verify(token, alice));
+    const err = await rejectionOf(verifier().verify(token, alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_HEADER');
     expect(err.message).toContain(`"${header}"`);
   });
@@ -203,7 +195,7 @@ describe('TokenVerifier rejects, with the exact code', () => {
   it('a token issued longer ago than the maximum age: TOKEN_TOO_OLD', async () => {
     const v = verifier({}, { maxTokenAgeSec: 3600 });
     const token = await signToken(signer, { nowSec: NOW, claims: { iat: NOW - 3600 - 31, exp: NOW + 600 } });
-    const err = await rejection(v.verify(token, alice));
+    const err = await rejectionOf(v.verify(token, alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_TOO_OLD');
     expect(err.message).toContain('3600 seconds');
   });
@@ -220,7 +212,7 @@ describe('TokenVerifier rejects, with the exact code', () => {
   });
 
   it('an unbound token of an issuer that requires binding: TOKEN_UNBOUND', async () => {
-    const err = await rejection(verifier({ requireBinding: true }).verify(await signToken(signer, { nowSec: NOW }), alice));
+    const err = await rejectionOf(verifier({ requireBinding: true }).verify(await signToken(signer, { nowSec: NOW }), alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_UNBOUND');
     expect(err.status).toBe(401);
   });
@@ -264,7 +256,7 @@ describe('TokenVerifier rejects, with the exact code', () => {
       await signToken(signer, { nowSec: NOW, header: { jwk: signer.publicJwk } }),
     ];
     for (const token of tokens) {
-      const err = await rejection(verifier().verify(token, alice));
+      const err = await rejectionOf(verifier().verify(token, alice));
       const wire = JSON.stringify(err.toWire()) + err.message + String(err.stack);
       for (const part of token.split('.')) expect(wire).not.toContain(part);
       expect(wire).not.toContain(String(signer.publicJwk.x));
@@ -287,7 +279,7 @@ describe('TokenVerifier and retired keys', () => {
   it('refuses a token of a retired key by name, before any signature work, even while the key is still served', async () => {
     const issuer = rotatingIssuer();
     issuer.retired.add('key-1');
-    const err = await rejection(verifier(issuer.trust).verify(await signToken(signer, { nowSec: NOW }), alice));
+    const err = await rejectionOf(verifier(issuer.trust).verify(await signToken(signer, { nowSec: NOW }), alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED');
     expect(err.message).toContain('"key-1"');
     expect(err.status).toBe(401);
@@ -315,7 +307,7 @@ describe('TokenVerifier and retired keys', () => {
 
   it('never echoes an untrusted kid unbounded or with control characters', async () => {
     const kid = `${'k'.repeat(5000)}\n[INFO] forged`;
-    const err = await rejection(verifier({ isKeyRetired: () => true }).verify(await signToken(signer, { nowSec: NOW, header: { kid } }), alice));
+    const err = await rejectionOf(verifier({ isKeyRetired: () => true }).verify(await signToken(signer, { nowSec: NOW, header: { kid } }), alice));
     expect(err.code).toBe('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED');
     expect(err.message).not.toContain('\n');
     expect(err.message.length).toBeLessThan(200);

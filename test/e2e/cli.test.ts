@@ -5,27 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEALBUS_BIN as bin, runCli } from '../helpers/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/sealbus.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
 
 function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -90,21 +71,21 @@ describe('CLI against a sealbus dev broker', () => {
   });
 
   it('creates, lists, produces, consumes, describes and deletes', async () => {
-    const created = await run(['topics', 'create', 'orders', '--partitions', '3'], env);
+    const created = await runCli(['topics', 'create', 'orders', '--partitions', '3'], env);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);
 
-    const produced = await run(['produce', 'orders', '--key', 'customer-42', '--json'], env, 'first\nsecond\nthird\n');
+    const produced = await runCli(['produce', 'orders', '--key', 'customer-42', '--json'], env, 'first\nsecond\nthird\n');
     expect(produced.code).toBe(0);
     const acks = produced.stdout.trim().split('\n').map((line) => JSON.parse(line) as { partition: number; offset: number });
     expect(acks).toHaveLength(3);
     expect(new Set(acks.map((a) => a.partition)).size).toBe(1);
     expect(acks.map((a) => a.offset)).toEqual([0, 1, 2]);
 
-    const listed = await run(['topics', 'list', '--json'], env);
+    const listed = await runCli(['topics', 'list', '--json'], env);
     expect(JSON.parse(listed.stdout).map((t: { name: string }) => t.name)).toEqual(['orders']);
 
-    const consumed = await run(['consume', 'orders', '--from-beginning', '--max', '3', '--json'], env);
+    const consumed = await runCli(['consume', 'orders', '--from-beginning', '--max', '3', '--json'], env);
     expect(consumed.code).toBe(0);
     const records = consumed.stdout.trim().split('\n').map((line) => JSON.parse(line));
     expect(records.map((r) => [r.topic, r.partition, r.offset, r.key, r.value])).toEqual([
@@ -113,72 +94,72 @@ describe('CLI against a sealbus dev broker', () => {
       ['orders', acks[0]!.partition, 2, 'customer-42', 'third'],
     ]);
 
-    const described = await run(['topics', 'describe', 'orders'], env);
+    const described = await runCli(['topics', 'describe', 'orders'], env);
     const description = JSON.parse(described.stdout);
     expect(description.partitions[acks[0]!.partition].highWatermark).toBe(3);
 
-    const deleted = await run(['topics', 'delete', 'orders'], env);
+    const deleted = await runCli(['topics', 'delete', 'orders'], env);
     expect(deleted.code).toBe(0);
-    const missing = await run(['topics', 'describe', 'orders'], env);
+    const missing = await runCli(['topics', 'describe', 'orders'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('SEALBUS_ERR_TOPIC_NOT_FOUND');
   });
 
   it('fails with the exact code when the token is missing, and never prints it', async () => {
     const { SEALBUS_TOKEN: token, ...withoutToken } = env;
-    const refused = await run(['topics', 'list'], withoutToken);
+    const refused = await runCli(['topics', 'list'], withoutToken);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('SEALBUS_ERR_CONFIG_INVALID');
-    const forged = await run(['topics', 'list'], { ...withoutToken, SEALBUS_TOKEN: `${token!.slice(0, -4)}AAAA` });
+    const forged = await runCli(['topics', 'list'], { ...withoutToken, SEALBUS_TOKEN: `${token!.slice(0, -4)}AAAA` });
     expect(forged.code).toBe(1);
     expect(forged.stderr).toContain('SEALBUS_ERR_AUTH_TOKEN_SIGNATURE');
     expect(forged.stderr).not.toContain(token!.slice(0, 40));
   });
 
   it('consumes as a group, committing as it prints; groups list, describe and reset', async () => {
-    expect((await run(['topics', 'create', 'jobs', '--partitions', '2'], env)).code).toBe(0);
-    const produced = await run(['produce', 'jobs', '--json'], env, 'a\nb\nc\nd\n');
+    expect((await runCli(['topics', 'create', 'jobs', '--partitions', '2'], env)).code).toBe(0);
+    const produced = await runCli(['produce', 'jobs', '--json'], env, 'a\nb\nc\nd\n');
     expect(produced.code).toBe(0);
 
-    const first = await run(['consume', 'jobs', '--group', 'workers', '--from-beginning', '--max', '4', '--json'], env);
+    const first = await runCli(['consume', 'jobs', '--group', 'workers', '--from-beginning', '--max', '4', '--json'], env);
     expect(first.code).toBe(0);
     expect(first.stdout.trim().split('\n').map((line) => JSON.parse(line).value).sort()).toEqual(['a', 'b', 'c', 'd']);
 
-    const described = await run(['groups', 'describe', 'workers', '--json'], env);
+    const described = await runCli(['groups', 'describe', 'workers', '--json'], env);
     const group = JSON.parse(described.stdout);
     expect(group.state).toBe('empty');
     expect(group.partitions.map((p: { lag: number }) => p.lag)).toEqual([0, 0]);
-    expect((await run(['groups', 'list'], env)).stdout).toMatch(/^workers\tstate=empty\tmembers=0/m);
-    expect((await run(['groups', 'describe', 'workers'], env)).stdout).toContain('TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tOWNER');
+    expect((await runCli(['groups', 'list'], env)).stdout).toMatch(/^workers\tstate=empty\tmembers=0/m);
+    expect((await runCli(['groups', 'describe', 'workers'], env)).stdout).toContain('TOPIC\tPARTITION\tCOMMITTED\tEND\tLAG\tOWNER');
 
     // Committed: a second run of the group starts after what the first printed.
-    await run(['produce', 'jobs', '--json'], env, 'e\n');
-    const second = await run(['consume', 'jobs', '--group', 'workers', '--max', '1', '--json'], env);
+    await runCli(['produce', 'jobs', '--json'], env, 'e\n');
+    const second = await runCli(['consume', 'jobs', '--group', 'workers', '--max', '1', '--json'], env);
     expect(second.stdout.trim().split('\n').map((line) => JSON.parse(line).value)).toEqual(['e']);
 
-    const reset = await run(['groups', 'reset', 'workers', '--to', 'earliest'], env);
+    const reset = await runCli(['groups', 'reset', 'workers', '--to', 'earliest'], env);
     expect(reset.code).toBe(0);
     expect(reset.stdout.trim().split('\n').map((line) => line.split('\t')[2])).toEqual(['0', '0']);
-    const again = await run(['consume', 'jobs', '--group', 'workers', '--max', '5', '--json'], env);
+    const again = await runCli(['consume', 'jobs', '--group', 'workers', '--max', '5', '--json'], env);
     expect(again.stdout.trim().split('\n')).toHaveLength(5);
 
-    const badTime = await run(['groups', 'reset', 'workers', '--to', 'yesterday'], env);
+    const badTime = await runCli(['groups', 'reset', 'workers', '--to', 'yesterday'], env);
     expect(badTime.code).toBe(2);
   });
 
   it('lints the shipped policies, and explains a decision locally and from the broker', async () => {
-    const lint = await run(['policy', 'lint', fileURLToPath(new URL('../../policies', import.meta.url))], env);
+    const lint = await runCli(['policy', 'lint', fileURLToPath(new URL('../../policies', import.meta.url))], env);
     expect([lint.code, lint.stdout.trim()]).toEqual([0, '5 files, 0 errors, 0 warnings']);
 
     const dirFlag = ['--dir', fileURLToPath(new URL('../../policies', import.meta.url))];
-    const denied = await run(['policy', 'explain', '--principal', 'orders-consumer', '--action', 'produce', '--topic', 'orders.eu', ...dirFlag], env);
+    const denied = await runCli(['policy', 'explain', '--principal', 'orders-consumer', '--action', 'produce', '--topic', 'orders.eu', ...dirFlag], env);
     expect(denied.code).toBe(3);
     expect(denied.stdout).toMatch(/^DENIED: orders-consumer may not produce topic "orders.eu"/);
-    const allowed = await run(['policy', 'explain', '--principal', 'orders-producer', '--action', 'produce', '--topic', 'orders.eu', '--json', ...dirFlag], env);
+    const allowed = await runCli(['policy', 'explain', '--principal', 'orders-producer', '--action', 'produce', '--topic', 'orders.eu', '--json', ...dirFlag], env);
     expect(allowed.code).toBe(0);
     expect(JSON.parse(allowed.stdout).decision.deciding[0]).toMatchObject({ file: 'producer-service.yaml', effect: 'allow' });
 
-    const remote = await run(['policy', 'explain', '--remote', '--principal', 'orders-producer', '--action', 'produce', '--topic', 'orders.payments.cards', '--json'], env);
+    const remote = await runCli(['policy', 'explain', '--remote', '--principal', 'orders-producer', '--action', 'produce', '--topic', 'orders.payments.cards', '--json'], env);
     expect(remote.code).toBe(3);
     expect(JSON.parse(remote.stdout).decision).toMatchObject({ allowed: false, rule: 'payments-must-be-encrypted' });
   });

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SEALBUS_BIN as BIN } from '../helpers/cli.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalIssuer, certificateThumbprint } from '../../src/auth/index.js';
 import {
@@ -27,7 +27,6 @@ import { writeServeConfig } from '../helpers/serve-config.js';
 import { openRawSession, type RawSession } from '../helpers/raw-session.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 
-const BIN = fileURLToPath(new URL('../../bin/sealbus.js', import.meta.url));
 
 /** Everything needed to reach a broker: its URL and the admin's credentials. */
 interface Credentials {

@@ -4,13 +4,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { SEALBUS_BIN as bin } from '../helpers/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalIssuer, certificateThumbprint } from '../../src/auth/index.js';
 import { prepareDevEnvironment } from '../../src/server/dev-environment.js';
 import { writeServeConfig } from '../helpers/serve-config.js';
 
-const bin = fileURLToPath(new URL('../../bin/sealbus.js', import.meta.url));
 
 /** `sealbus serve --config`: the production start, from a YAML file, as an operator runs it. */
 describe('sealbus serve --config', () => {

@@ -1,6 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certificateThumbprint, issueCertificate } from '../../src/auth/index.js';
+import { Consumer, Producer } from '../../src/client/index.js';
 import { REVOCATIONS_TOPIC } from '../../src/broker/revocation-log.js';
 import { connectRawSession, roundTrip } from '../helpers/raw-session.js';
 import { startTestBroker, type ClientCredentials, type TestBroker } from '../helpers/test-broker.js';
@@ -290,4 +291,51 @@ describe('rotating the signing key', () => {
     await t.restart();
     expect((await t.request('GET', '/v1/topics', { credentials: svcOld })).body.code).toBe('SEALBUS_ERR_AUTH_TOKEN_KEY_RETIRED');
   });
+});
+
+describe('refreshing a live session', () => {
+  let t: TestBroker;
+  beforeAll(async () => {
+    t = await startTestBroker({ policies: POLICIES });
+    expect((await t.request('POST', '/v1/topics', { body: { name: 'orders.eu', partitions: 1 } })).status).toBe(201);
+  });
+  afterAll(async () => t?.close());
+
+  it('the SDK presents a fresh token from its credential function and the session outlives the first token', async () => {
+    const svc = await certificateFor(t, 'svc');
+    const thumbprint = certificateThumbprint(svc.cert);
+    const tokens: { token: string; expiresAt: number }[] = [];
+    let connects = 0;
+    const connection = {
+      url: t.url,
+      ca: t.ca,
+      // Called once per connection: counts them.
+      cert: () => {
+        connects++;
+        return svc.cert;
+      },
+      key: svc.key,
+      token: async () => {
+        const issued = await t.broker.issuer.issueTokenWithClaims({ sub: 'svc', ttlSeconds: 4, audience: 'sealbus', bindThumbprint: thumbprint });
+        tokens.push(issued);
+        return issued.token;
+      },
+    };
+    const consumer = new Consumer({ connection });
+    consumer.assign([{ topic: 'orders.eu', partition: 0, start: 'latest' }]);
+    const iterator = consumer[Symbol.asyncIterator]();
+    const producer = new Producer({ connection: { url: t.url, ca: t.ca, cert: t.admin.cert, key: t.admin.key, token: t.admin.token } });
+    try {
+      await waitFor(() => tokens.length >= 2, 'the SDK refreshed its token in-band', 10_000);
+      const firstExpiry = tokens[0]!.expiresAt;
+      await waitFor(() => Date.now() > firstExpiry + 500, 'the first token has expired', 10_000);
+      await producer.send({ topic: 'orders.eu', value: 'after the first token expired' });
+      const next = await iterator.next();
+      expect(next.value?.value?.toString()).toBe('after the first token expired');
+      expect(connects).toBe(1);
+    } finally {
+      await producer.close();
+      await consumer.close();
+    }
+  }, 20_000);
 });

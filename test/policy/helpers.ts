@@ -1,7 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach } from 'vitest';
 import { isSealbusError, type SealbusError } from '../../src/errors/index.js';
 import { Policy, type Action, type PolicyContext, type PolicyRequest, type PolicySubject, type Resource } from '../../src/policy/index.js';
 
@@ -41,28 +37,8 @@ export function errorOf(work: () => unknown): SealbusError {
   throw new Error('expected a SealbusError, nothing was thrown');
 }
 
-export async function rejectionOf(work: Promise<unknown>): Promise<SealbusError> {
-  try {
-    await work;
-  } catch (err) {
-    if (isSealbusError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a SealbusError, the promise resolved');
-}
-
-/** A fresh directory, removed after the test. */
-export function useTempDirs(): () => Promise<string> {
-  const dirs: string[] = [];
-  afterEach(async () => {
-    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-  });
-  return async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sealbus-policy-'));
-    dirs.push(dir);
-    return dir;
-  };
-}
+export { rejectionOf } from '../helpers/error-code.js';
+export { useTempDirs } from '../helpers/temp-dirs.js';
 
 /** Polls until `condition` holds, failing at the deadline. Never a fixed sleep. */
 export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {

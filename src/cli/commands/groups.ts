@@ -2,15 +2,16 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { GroupDescription, GroupResetTarget } from '../../client/index.js';
 import { printJson, withAdmin } from '../admin-client.js';
 import { withConnectionOptions, type ConnectionFlags } from '../connection.js';
+import { parseTime } from '../options.js';
 
 /** `earliest`, `latest`, an ISO 8601 time, or milliseconds since the epoch. */
 export function parseResetTarget(value: string): GroupResetTarget {
   if (value === 'earliest' || value === 'latest') return value;
-  const timestamp = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+  try {
+    return { timestamp: parseTime(value) };
+  } catch {
     throw new InvalidArgumentError('expected earliest, latest, an ISO 8601 time (2026-11-21T09:00:00Z) or milliseconds since the epoch');
   }
-  return { timestamp };
 }
 
 function table(description: GroupDescription): string {

@@ -108,7 +108,9 @@ export class Session implements LiveSession {
     this.#expiresAt = this.#expiryOf(this.principal);
     if (!Number.isFinite(this.#expiresAt)) return;
     const remaining = this.#expiresAt - this.#deps.clock();
-    const warnIn = Math.max(0, Math.min(remaining - EXPIRY_WARNING_MS, remaining * 0.8));
+    // 30 s before expiry; a token living under 150 s is warned at 80% of its life instead, so a
+    // short-lived token is not warned (and refreshed) the moment it arrives.
+    const warnIn = Math.max(0, remaining - EXPIRY_WARNING_MS, remaining * 0.8);
     // setTimeout holds at most 2^31-1 ms; a longer life is re-armed on refresh or simply never warned early.
     if (warnIn < 2 ** 31 - 1) {
       this.#warnTimer = setTimeout(() => this.#send({ type: 'TOKEN_EXPIRING', expiresAt: Math.min(this.#expiresAt, Number.MAX_SAFE_INTEGER) }), warnIn);
