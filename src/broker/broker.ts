@@ -38,9 +38,12 @@ export interface BrokerOptions {
   readonly groups?: Omit<CoordinatorOptions, 'store'>;
 }
 
+/** The settings of a new topic; what is left out takes the broker's defaults. */
 export interface CreateTopicInput {
   readonly name: string;
+  /** Default: the broker's `topicDefaults.partitions`. */
   readonly partitions?: number;
+  /** null: keep forever. */
   readonly retentionMs?: number | null;
   readonly retentionBytes?: number | null;
   readonly maxRecordBytes?: number;

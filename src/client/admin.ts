@@ -4,23 +4,14 @@ import type { TopicDescription } from '../log/types.js';
 import type { KeyInfo as SigningKey } from '../auth/keyring.js';
 import type { RevocationEntry } from '../auth/revocation-list.js';
 import type { IssueTokenRequest as TokenRequest, IssuedToken, RevokeRequest as RevokeTokenRequest, TokenInspection } from '../broker/token-admin.js';
+import type { CreateTopicInput } from '../broker/broker.js';
 import type { Action, Explanation } from '../policy/index.js';
 import type { ConnectionOptions } from './connection-options.js';
 import { httpsClient, type HttpClient } from './https-client.js';
 
 export type { TopicDescription } from '../log/types.js';
 
-/** The settings of a new topic; what is left out takes the broker's defaults. */
-export interface CreateTopicInput {
-  readonly name: string;
-  /** Default: the broker's `topicDefaults.partitions`. */
-  readonly partitions?: number;
-  /** null: keep forever. */
-  readonly retentionMs?: number | null;
-  readonly retentionBytes?: number | null;
-  readonly maxRecordBytes?: number;
-  readonly segmentBytes?: number;
-}
+export type { CreateTopicInput } from '../broker/broker.js';
 
 /** A consumer group as `listGroups` shows it. */
 export interface GroupSummary {
