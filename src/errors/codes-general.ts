@@ -1,6 +1,6 @@
 import type { ErrorTable } from './error-spec.js';
 
-/** Errors of configuration, requests and the server itself. */
+/** Errors of configuration, requests, the server itself and its audit log. */
 export const generalErrors = {
   SEALBUS_ERR_CONFIG_INVALID: { status: 500, retriable: false, message: 'Invalid configuration in {file}: {key} {reason}' },
   SEALBUS_ERR_CONFIG_UNREADABLE: { status: 500, retriable: false, message: 'Cannot read configuration file {file}: {reason}' },
@@ -10,4 +10,9 @@ export const generalErrors = {
   SEALBUS_ERR_TIMEOUT: { status: 504, retriable: true, message: 'Timed out after {ms} ms waiting for {what}' },
   SEALBUS_ERR_UNAVAILABLE: { status: 503, retriable: true, message: 'The broker is not ready: {reason}' },
   SEALBUS_ERR_INTERNAL: { status: 500, retriable: false, message: 'Internal error (request {requestId})' },
+  // The audit log: an invalid event is a bug of the caller; an unwritable log refuses the operation it
+  // had to record (fail closed), and may succeed once the log is writable again.
+  SEALBUS_ERR_AUDIT_INVALID: { status: 400, retriable: false, message: 'The audit event is invalid: {reason}' },
+  SEALBUS_ERR_AUDIT_UNAVAILABLE: { status: 503, retriable: true, message: 'The audit log cannot be written: {reason}; the operation was refused' },
+  SEALBUS_ERR_AUDIT_TAMPERED: { status: 500, retriable: false, message: 'The audit log does not verify at position {position}: {reason}' },
 } as const satisfies ErrorTable;

@@ -21,3 +21,14 @@ export async function rejectionOf(work: Promise<unknown>): Promise<SealbusError>
   }
   throw new Error('expected a SealbusError, the promise resolved');
 }
+
+/** The catalog code a function throws, or 'accepted'; anything that is not a SealbusError is rethrown. */
+export function codeOfThrow(work: () => unknown): string {
+  try {
+    work();
+    return 'accepted';
+  } catch (err) {
+    if (isSealbusError(err)) return err.code;
+    throw err;
+  }
+}

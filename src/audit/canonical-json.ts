@@ -1,0 +1,86 @@
+/**
+ * Canonical JSON: the one byte form of a value that its hash and its signature cover. Keys are
+ * sorted by UTF-16 code units, there is no whitespace, strings and numbers are written as
+ * ECMAScript's JSON.stringify writes them, and the text is encoded as UTF-8: the JSON
+ * Canonicalization Scheme (RFC 8785) for the values an audit record can hold. A verifier in
+ * another language reproduces the bytes with any RFC 8785 library.
+ */
+import { createHash } from 'node:crypto';
+import { SealbusError } from '../errors/index.js';
+
+/** Deeper values are refused: recursion on untrusted input must stay far from the stack limit. */
+export const MAX_CANONICAL_DEPTH = 32;
+
+function invalid(reason: string): SealbusError {
+  return new SealbusError('SEALBUS_ERR_AUDIT_INVALID', { reason });
+}
+
+function isPlainObject(value: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function write(value: unknown, depth: number, out: string[]): void {
+  switch (typeof value) {
+    case 'string':
+      out.push(JSON.stringify(value));
+      return;
+    case 'boolean':
+      out.push(value ? 'true' : 'false');
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw invalid(`${String(value)} has no JSON form`);
+      out.push(JSON.stringify(value));
+      return;
+    case 'object':
+      break;
+    default:
+      // undefined, bigint, functions, symbols: JSON.stringify would drop or reject them, so two
+      // different values could share one byte form.
+      throw invalid(`a ${typeof value} has no JSON form`);
+  }
+  if (value === null) {
+    out.push('null');
+    return;
+  }
+  if (depth >= MAX_CANONICAL_DEPTH) throw invalid(`nested deeper than ${MAX_CANONICAL_DEPTH} levels`);
+  if (Array.isArray(value)) {
+    out.push('[');
+    value.forEach((item: unknown, index) => {
+      if (index > 0) out.push(',');
+      write(item, depth + 1, out);
+    });
+    out.push(']');
+    return;
+  }
+  // Dates, Maps, Buffers and class instances have a JSON form chosen by their toJSON, if any;
+  // the canonical form covers plain data only.
+  if (!isPlainObject(value)) throw invalid('only plain objects, arrays and JSON scalars have a canonical form');
+  const record = value as Record<string, unknown>;
+  out.push('{');
+  Object.keys(record)
+    .sort()
+    .forEach((key, index) => {
+      if (index > 0) out.push(',');
+      out.push(JSON.stringify(key), ':');
+      write(record[key], depth + 1, out);
+    });
+  out.push('}');
+}
+
+/** The canonical JSON text of `value`; throws SEALBUS_ERR_AUDIT_INVALID for anything JSON cannot hold. */
+export function canonicalJson(value: unknown): string {
+  const out: string[] = [];
+  write(value, 0, out);
+  return out.join('');
+}
+
+/** The UTF-8 bytes of `canonicalJson(value)`: what hashes and signatures cover. */
+export function canonicalBytes(value: unknown): Buffer {
+  return Buffer.from(canonicalJson(value), 'utf8');
+}
+
+/** Lowercase hex SHA-256. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
