@@ -3,25 +3,15 @@ import { assertGroupName } from '../log/group-checks.js';
 import type { Action, Actor, Resource } from './access.js';
 import {
   GroupCoordinator,
-  type AssignmentStrategy,
   type CoordinatorOptions,
   type GroupDescription,
   type GroupSummary,
+  type JoinRequest,
   type MemberAssignment,
-  type MemberChannel,
 } from './groups/index.js';
 
-export interface JoinGroupInput {
-  readonly group: string;
-  readonly topics: readonly string[];
-  readonly strategy: AssignmentStrategy;
-  readonly sessionTimeoutMs?: number;
-  readonly rebalanceTimeoutMs?: number;
-  /** The session the member belongs to: only it may heartbeat, commit or leave for the member. */
-  readonly owner: object;
-  readonly clientAddress: string | null;
-  readonly channel: MemberChannel;
-}
+/** A join as the transport asks it; the principal comes from the authenticated actor. */
+export type JoinGroupInput = Omit<JoinRequest, 'principal'>;
 
 export type ResetTarget = { kind: 'earliest' } | { kind: 'latest' } | { kind: 'timestamp'; timestamp: number };
 

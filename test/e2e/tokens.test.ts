@@ -270,6 +270,9 @@ describe('rotating the signing key', () => {
 
     const reader = await t.client('reader');
     expect((await t.request('POST', '/v1/admin/keys/rotate', { credentials: reader, body: {} })).body.code).toBe('SEALBUS_ERR_FORBIDDEN');
+    expect((await t.request('GET', '/v1/admin/keys', { credentials: reader })).body.code).toBe('SEALBUS_ERR_FORBIDDEN');
+    // Inspecting is open to any authenticated principal, but not to a client without a token.
+    expect((await t.request('POST', '/v1/tokens/inspect', { credentials: { cert: reader.cert, key: reader.key }, body: { token: svcOld.token } })).body.code).toBe('SEALBUS_ERR_AUTH_TOKEN_REQUIRED');
     const rotated = await t.request('POST', '/v1/admin/keys/rotate', { body: { overlapSec: 60 } });
     expect(rotated.status).toBe(200);
     expect(rotated.body.retiring).toBe(oldKid);
