@@ -20,18 +20,16 @@ function isPlainObject(value: object): boolean {
   return prototype === Object.prototype || prototype === null;
 }
 
-function write(value: unknown, depth: number, out: string[]): void {
+/** The canonical text of `value` (built by concatenation: V8 joins the pieces cheaply). */
+function write(value: unknown, depth: number): string {
   switch (typeof value) {
     case 'string':
-      out.push(JSON.stringify(value));
-      return;
+      return JSON.stringify(value);
     case 'boolean':
-      out.push(value ? 'true' : 'false');
-      return;
+      return value ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(value)) throw invalid(`${String(value)} has no JSON form`);
-      out.push(JSON.stringify(value));
-      return;
+      return JSON.stringify(value);
     case 'object':
       break;
     default:
@@ -39,40 +37,34 @@ function write(value: unknown, depth: number, out: string[]): void {
       // different values could share one byte form.
       throw invalid(`a ${typeof value} has no JSON form`);
   }
-  if (value === null) {
-    out.push('null');
-    return;
-  }
+  if (value === null) return 'null';
   if (depth >= MAX_CANONICAL_DEPTH) throw invalid(`nested deeper than ${MAX_CANONICAL_DEPTH} levels`);
   if (Array.isArray(value)) {
-    out.push('[');
-    value.forEach((item: unknown, index) => {
-      if (index > 0) out.push(',');
-      write(item, depth + 1, out);
-    });
-    out.push(']');
-    return;
+    let out = '[';
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) out += ',';
+      out += write(value[index], depth + 1);
+    }
+    return `${out}]`;
   }
   // Dates, Maps, Buffers and class instances have a JSON form chosen by their toJSON, if any;
   // the canonical form covers plain data only.
   if (!isPlainObject(value)) throw invalid('only plain objects, arrays and JSON scalars have a canonical form');
   const record = value as Record<string, unknown>;
-  out.push('{');
-  Object.keys(record)
-    .sort()
-    .forEach((key, index) => {
-      if (index > 0) out.push(',');
-      out.push(JSON.stringify(key), ':');
-      write(record[key], depth + 1, out);
-    });
-  out.push('}');
+  // Default sort: UTF-16 code units, as RFC 8785 orders keys.
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    if (index > 0) out += ',';
+    out += `${JSON.stringify(key)}:${write(record[key], depth + 1)}`;
+  }
+  return `${out}}`;
 }
 
 /** The canonical JSON text of `value`; throws SEALBUS_ERR_AUDIT_INVALID for anything JSON cannot hold. */
 export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  write(value, 0, out);
-  return out.join('');
+  return write(value, 0);
 }
 
 /** The UTF-8 bytes of `canonicalJson(value)`: what hashes and signatures cover. */

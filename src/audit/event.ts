@@ -17,6 +17,9 @@ export const AUDIT_EVENT_TYPES = [
   'sealbus.data.produce',
   'sealbus.data.consume',
   'sealbus.admin.topic.create',
+  'sealbus.admin.topic.delete',
+  'sealbus.admin.group.reset',
+  'sealbus.admin.group.delete',
   'sealbus.policy.reload',
   'sealbus.token.issue',
   'sealbus.token.revoke',
@@ -35,10 +38,13 @@ export const AUDIT_REQUIRED_DATA: { readonly [type in AuditEventType]: readonly 
   'sealbus.data.produce': ['principal', 'resource'],
   'sealbus.data.consume': ['principal', 'resource'],
   'sealbus.admin.topic.create': ['principal', 'resource'],
+  'sealbus.admin.topic.delete': ['principal', 'resource'],
+  'sealbus.admin.group.reset': ['principal', 'resource'],
+  'sealbus.admin.group.delete': ['principal', 'resource'],
   'sealbus.policy.reload': [],
-  'sealbus.token.issue': ['tokenId'],
-  'sealbus.token.revoke': ['tokenId'],
-  'sealbus.keys.rotate': ['keyId'],
+  'sealbus.token.issue': ['principal', 'tokenId'],
+  'sealbus.token.revoke': ['principal'],
+  'sealbus.keys.rotate': ['principal', 'keyId'],
   'sealbus.broker.start': [],
   'sealbus.broker.stop': [],
 };
@@ -259,7 +265,8 @@ export function parseAuditEventBody(value: unknown): AuditEventBody {
     data,
   };
   assertNoSecrets(body);
-  const size = canonicalBytes(body).length + CHAIN_ATTRIBUTES_BYTES;
+  // The canonical form differs from JSON.stringify's only in key order, not in length.
+  const size = Buffer.byteLength(JSON.stringify(body), 'utf8') + CHAIN_ATTRIBUTES_BYTES;
   if (size > MAX_AUDIT_EVENT_BYTES) throw invalid(`the event is larger than ${MAX_AUDIT_EVENT_BYTES} bytes`);
   return deepFreeze(body);
 }

@@ -41,3 +41,14 @@ export {
   type AuditVerifyReport,
   type VerifyAuditLogOptions,
 } from './verify.js';
+export { AuditLog, type AuditAppendInput, type AuditLogOptions, type AuditLogStats } from './audit-log.js';
+export { AUDIT_TOPIC } from './audit-topic.js';
+export {
+  exportAuditLog,
+  matchesAuditFilter,
+  queryAuditLog,
+  type AuditFilter,
+  type AuditQueryOptions,
+  type AuditQueryPage,
+} from './audit-reader.js';
+export { readAuditDataDir, type AuditDirReport } from './audit-dir.js';

@@ -18,10 +18,17 @@ function refuse(path: string, what: string): SealbusError {
   return new SealbusError('SEALBUS_ERR_AUDIT_INVALID', { reason: `${path} ${what}; an audit event never carries a token, a key or a payload` });
 }
 
+/** The shortest JOSE header, `{"alg":""}`, is 14 base64url characters. */
+const MIN_HEADER_CHARS = 14;
+
 function isJoseHeader(part: string): boolean {
+  if (part.length < MIN_HEADER_CHARS) return false;
+  const text = Buffer.from(part, 'base64url').toString('utf8');
+  // Only text that opens an object is worth parsing (a failed parse costs an exception).
+  if (!text.trimStart().startsWith('{')) return false;
   let decoded: unknown;
   try {
-    decoded = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    decoded = JSON.parse(text);
   } catch {
     return false;
   }
@@ -30,6 +37,9 @@ function isJoseHeader(part: string): boolean {
 
 /** Whether `text` contains a compact JWT (JWS or JWE) anywhere, not only as the whole string. */
 export function containsJwt(text: string): boolean {
+  // Cheap exits first: every event passes through here. A JWT has two dots and an "e".
+  const dot = text.indexOf('.');
+  if (dot === -1 || text.indexOf('.', dot + 1) === -1 || !text.includes('e')) return false;
   for (const match of text.matchAll(DOTTED_PARTS)) {
     const header = match[0].slice(0, match[0].indexOf('.'));
     // A JOSE header is a JSON object, so its base64url starts with "e" ("{" is 0x7B); trying
@@ -41,31 +51,56 @@ export function containsJwt(text: string): boolean {
   return false;
 }
 
-function checkString(text: string, path: string): void {
-  if (PEM_BOUNDARY.test(text)) throw refuse(path, 'holds a PEM block');
-  if (containsJwt(text)) throw refuse(path, 'looks like a JWT');
+/** What is wrong with `text`, or null. */
+function stringProblem(text: string): string | null {
+  if (text.includes('-----') && PEM_BOUNDARY.test(text)) return 'holds a PEM block';
+  if (containsJwt(text)) return 'looks like a JWT';
+  return null;
 }
 
-function walk(value: unknown, path: string, depth: number): void {
-  if (typeof value === 'string') {
-    checkString(value, path);
-    return;
+/**
+ * Paths are built only on the way out of a refusal (`at` prepends each level's step), never for
+ * the values that pass: this check runs on every event of the hot path.
+ */
+class Refusal {
+  constructor(
+    public path: string,
+    readonly what: string,
+  ) {}
+
+  at(step: string): Refusal {
+    this.path = step + this.path;
+    return this;
   }
-  if (typeof value !== 'object' || value === null) return;
-  if (depth >= MAX_CANONICAL_DEPTH) throw new SealbusError('SEALBUS_ERR_AUDIT_INVALID', { reason: `${path} is nested too deeply` });
+}
+
+function walk(value: unknown, depth: number): Refusal | null {
+  if (typeof value === 'string') {
+    const problem = stringProblem(value);
+    return problem === null ? null : new Refusal('', problem);
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  if (depth >= MAX_CANONICAL_DEPTH) return new Refusal('', 'is nested too deeply');
   if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => walk(item, `${path}[${index}]`, depth + 1));
-    return;
+    for (let index = 0; index < value.length; index++) {
+      const refusal = walk(value[index], depth + 1);
+      if (refusal !== null) return refusal.at(`[${index}]`);
+    }
+    return null;
   }
   const record = value as Record<string, unknown>;
   // A JWK with "d" is a private key (OKP, EC, RSA), with "k" a symmetric one.
   if (typeof record['kty'] === 'string' && (Object.hasOwn(record, 'd') || Object.hasOwn(record, 'k'))) {
-    throw refuse(path, 'is a private or secret JWK');
+    return new Refusal('', 'is a private or secret JWK');
   }
-  for (const [key, item] of Object.entries(record)) {
-    checkString(key, `${path} (a field name)`);
-    walk(item, `${path}.${key}`, depth + 1);
+  for (const key in record) {
+    if (!Object.hasOwn(record, key)) continue;
+    const keyProblem = stringProblem(key);
+    if (keyProblem !== null) return new Refusal(' (a field name)', keyProblem);
+    const refusal = walk(record[key], depth + 1);
+    if (refusal !== null) return refusal.at(`.${key}`);
   }
+  return null;
 }
 
 /**
@@ -74,5 +109,9 @@ function walk(value: unknown, path: string, depth: number): void {
  * in the reason.
  */
 export function assertNoSecrets(value: unknown, path = 'event'): void {
-  walk(value, path, 0);
+  const refusal = walk(value, 0);
+  if (refusal === null) return;
+  const where = path + refusal.path;
+  if (refusal.what === 'is nested too deeply') throw new SealbusError('SEALBUS_ERR_AUDIT_INVALID', { reason: `${where} is nested too deeply` });
+  throw refuse(where, refusal.what);
 }

@@ -15,9 +15,17 @@ export interface Actor {
   readonly name: string;
   readonly certificate?: { readonly spiffeId: string | null; readonly subject: string; readonly fingerprint256: string } | null;
   /** `scopes` null: the token does not narrow the policy; [] narrows it to nothing. */
-  readonly token?: { readonly groups: readonly string[]; readonly scopes: readonly string[] | null; readonly bound: boolean } | null;
+  readonly token?: {
+    readonly groups: readonly string[];
+    readonly scopes: readonly string[] | null;
+    readonly bound: boolean;
+    /** The token's `jti`, recorded in audit events (never the token). */
+    readonly jti?: string | null;
+  } | null;
   /** The client's address, for policy conditions; null when unknown. */
   readonly sourceIp?: string | null;
+  /** The connection (keep-alive HTTP connection or WebSocket session) the request came on, for audit. */
+  readonly sessionId?: string;
 }
 
 /** What a request carries beyond who and what: policy conditions look at it. */

@@ -15,7 +15,8 @@ import {
 } from '../log/index.js';
 import { partitionForKey } from '../log/partitioner.js';
 import type { StartPosition } from '../protocol/index.js';
-import { describeResource, type Action, type Actor, type Authorizer, type Resource } from './access.js';
+import { describeResource, type Action, type Actor, type Authorizer, type Decision, type Resource } from './access.js';
+import { silentAuditTrail, type AuditTrail } from './audit-trail.js';
 import { ConsumerGroups } from './consumer-groups.js';
 import type { CoordinatorOptions } from './groups/index.js';
 import { Subscription, type SubscriptionOptions } from './subscription.js';
@@ -36,6 +37,8 @@ export interface BrokerOptions {
   readonly topicDefaults?: Partial<TopicConfigInput>;
   /** Consumer-group coordinator settings (clock, timers, limits); the store is the broker's. */
   readonly groups?: Omit<CoordinatorOptions, 'store'>;
+  /** Where decisions, data access and administrative changes are recorded; default: nowhere. */
+  readonly audit?: AuditTrail;
 }
 
 /** The settings of a new topic; what is left out takes the broker's defaults. */
@@ -72,16 +75,19 @@ export class Broker {
   readonly #roundRobin = new Map<string, number>();
   /** Consumer groups: join, heartbeat, commit, describe, reset, each behind its authorization. */
   readonly groups: ConsumerGroups;
+  readonly audit: AuditTrail;
 
   constructor(options: BrokerOptions) {
     this.store = options.store;
     this.limits = options.limits;
     this.#authorizer = options.authorizer;
     this.#topicDefaults = options.topicDefaults ?? {};
+    this.audit = options.audit ?? silentAuditTrail();
     this.groups = new ConsumerGroups(
       { ...options.groups, store: options.store },
       (actor, action, resource) => this.authorize(actor, action, resource),
       (actor, action, resource) => this.isAllowed(actor, action, resource),
+      this.audit,
     );
   }
 
@@ -95,9 +101,13 @@ export class Broker {
     return this.#authorizer.authorize(actor, action, resource).allowed;
   }
 
-  /** Throws SEALBUS_ERR_FORBIDDEN unless `actor` may do `action` on `resource`. */
-  authorize(actor: Actor, action: Action, resource: Resource): void {
+  /**
+   * Throws SEALBUS_ERR_FORBIDDEN unless `actor` may do `action` on `resource`; returns the decision
+   * (its rule goes into data-access events). Every decision is handed to the audit trail.
+   */
+  authorize(actor: Actor, action: Action, resource: Resource): Decision {
     const decision = this.#authorizer.authorize(actor, action, resource);
+    this.audit.decision(actor, action, resource, decision);
     if (!decision.allowed) {
       throw new SealbusError(
         'SEALBUS_ERR_FORBIDDEN',
@@ -105,15 +115,17 @@ export class Broker {
         { details: { action, rule: decision.rule } },
       );
     }
+    return decision;
   }
 
-  #topic(actor: Actor, action: Action, name: string): void {
+  #topic(actor: Actor, action: Action, name: string): Decision {
     assertTopicName(name);
-    this.authorize(actor, action, { kind: 'topic', name });
+    return this.authorize(actor, action, { kind: 'topic', name });
   }
 
   async createTopic(actor: Actor, input: CreateTopicInput): Promise<TopicDescription> {
     this.#topic(actor, 'create', input.name);
+    this.audit.assertAvailable();
     const config: TopicConfigInput = {
       ...this.#topicDefaults,
       partitions: input.partitions ?? this.#topicDefaults.partitions ?? 1,
@@ -124,6 +136,7 @@ export class Broker {
     };
     const created = await this.store.createTopic(input.name, config);
     this.groups.coordinator.topicChanged(input.name);
+    await this.audit.admin('sealbus.admin.topic.create', actor, { kind: 'topic', name: input.name }, { action: 'create', partitions: created.config.partitions });
     return created;
   }
 
@@ -141,8 +154,10 @@ export class Broker {
 
   async deleteTopic(actor: Actor, name: string): Promise<void> {
     this.#topic(actor, 'delete', name);
+    this.audit.assertAvailable();
     await this.store.deleteTopic(name);
     this.groups.coordinator.topicChanged(name);
+    await this.audit.admin('sealbus.admin.topic.delete', actor, { kind: 'topic', name }, { action: 'delete' });
   }
 
   /** What a producer needs to route records: the partition count and the record size limit. */
@@ -173,9 +188,12 @@ export class Broker {
     records: EncodedRecords,
     producer?: ProducerStamp,
   ): Promise<AppendResult> {
-    this.#topic(actor, 'produce', topic);
+    const { rule } = this.#topic(actor, 'produce', topic);
     this.#checkBatchLimits(records);
-    return this.store.append(topic, partition, producer === undefined ? { records } : { records, producer });
+    this.audit.assertAvailable();
+    const result = await this.store.append(topic, partition, producer === undefined ? { records } : { records, producer });
+    await this.audit.produced(actor, { topic, partition, rule }, result, records.bytes.length);
+    return result;
   }
 
   #checkBatchLimits(records: EncodedRecords): void {
@@ -199,7 +217,8 @@ export class Broker {
    * Returns each record's partition and offset, in the order given.
    */
   async produceRecords(actor: Actor, topic: string, records: readonly ProduceRecord[]): Promise<{ partition: number; offset: number }[]> {
-    this.#topic(actor, 'produce', topic);
+    const { rule } = this.#topic(actor, 'produce', topic);
+    this.audit.assertAvailable();
     const { partitions } = this.store.topicConfig(topic);
     const groups = new Map<number, { indexes: number[]; records: RecordInput[] }>();
     records.forEach((record, index) => {
@@ -215,6 +234,7 @@ export class Broker {
         const encoded = encodeRecords(group.records);
         this.#checkBatchLimits(encoded);
         const result = await this.store.append(topic, partition, { records: encoded });
+        await this.audit.produced(actor, { topic, partition, rule }, result, encoded.bytes.length);
         group.indexes.forEach((index, i) => (placed[index] = { partition, offset: result.baseOffset + i }));
       }),
     );
@@ -245,14 +265,18 @@ export class Broker {
     offset: number,
     options: { maxBytes?: number; maxRecords?: number; waitMs?: number; signal?: AbortSignal } = {},
   ): Promise<ReadResult> {
-    this.#topic(actor, 'consume', topic);
+    let { rule } = this.#topic(actor, 'consume', topic);
+    this.audit.assertAvailable();
     const readOptions = {
       maxBytes: Math.min(options.maxBytes ?? this.limits.fetchMaxBytes, this.limits.fetchMaxBytes),
       ...(options.maxRecords !== undefined && { maxRecords: options.maxRecords }),
     };
     const first = await this.store.read(topic, partition, offset, readOptions);
     const waitMs = Math.min(options.waitMs ?? 0, this.limits.longPollMaxMs);
-    if (first.batches.length > 0 || waitMs <= 0) return first;
+    if (first.batches.length > 0 || waitMs <= 0) {
+      await this.audit.consumed(actor, { topic, partition, rule }, first.batches);
+      return first;
+    }
     const timeout = AbortSignal.timeout(waitMs);
     const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
     try {
@@ -262,8 +286,10 @@ export class Broker {
       return first;
     }
     // The wait may have lasted: a right withdrawn meanwhile (a policy reload) holds for what it returns.
-    this.#topic(actor, 'consume', topic);
-    return this.store.read(topic, partition, offset, readOptions);
+    ({ rule } = this.#topic(actor, 'consume', topic));
+    const result = await this.store.read(topic, partition, offset, readOptions);
+    await this.audit.consumed(actor, { topic, partition, rule }, result.batches);
+    return result;
   }
 
   async offsetForTimestamp(actor: Actor, topic: string, partition: number, timestamp: number): Promise<number> {
@@ -303,7 +329,8 @@ export class Broker {
     actor: Actor,
     options: Omit<SubscriptionOptions, 'store' | 'offset' | 'maxReadBytes'> & { start: StartPosition },
   ): Promise<{ subscription: Subscription; startOffset: number; highWatermark: number }> {
-    this.#topic(actor, 'consume', options.topic);
+    const { rule } = this.#topic(actor, 'consume', options.topic);
+    this.audit.assertAvailable();
     const startOffset = await this.resolveStart(options.topic, options.partition, options.start);
     const state = await this.#partitionState(options.topic, options.partition);
     if (startOffset < state.logStartOffset || startOffset > state.highWatermark) {
@@ -315,8 +342,14 @@ export class Broker {
         highWatermark: state.highWatermark,
       });
     }
+    const { deliver, topic, partition } = options;
     const subscription = new Subscription({
       ...options,
+      // What is pushed is recorded first: in closed mode nothing reaches the consumer unrecorded.
+      deliver: async (batches, highWatermark) => {
+        await this.audit.consumed(actor, { topic, partition, rule }, batches);
+        await deliver(batches, highWatermark);
+      },
       store: this.store,
       offset: startOffset,
       maxReadBytes: this.limits.fetchMaxBytes,

@@ -1,6 +1,7 @@
 import { assertTopicName } from '../log/index.js';
 import { assertGroupName } from '../log/group-checks.js';
 import type { Action, Actor, Resource } from './access.js';
+import type { AuditTrail } from './audit-trail.js';
 import {
   GroupCoordinator,
   type CoordinatorOptions,
@@ -29,11 +30,13 @@ export class ConsumerGroups {
   readonly coordinator: GroupCoordinator;
   readonly #authorize: Authorize;
   readonly #isAllowed: IsAllowed;
+  readonly #audit: AuditTrail;
 
-  constructor(options: CoordinatorOptions, authorize: Authorize, isAllowed: IsAllowed) {
+  constructor(options: CoordinatorOptions, authorize: Authorize, isAllowed: IsAllowed, audit: AuditTrail) {
     this.coordinator = new GroupCoordinator(options);
     this.#authorize = authorize;
     this.#isAllowed = isAllowed;
+    this.#audit = audit;
   }
 
   #group(actor: Actor, action: Action, group: string): void {
@@ -105,11 +108,17 @@ export class ConsumerGroups {
       assertTopicName(topic);
       this.#authorize(actor, 'describe', { kind: 'topic', name: topic });
     }
-    return this.coordinator.resetOffsets(group, to, topics);
+    this.#audit.assertAvailable();
+    const offsets = await this.coordinator.resetOffsets(group, to, topics);
+    const target = to.kind === 'timestamp' ? `timestamp:${to.timestamp}` : to.kind;
+    await this.#audit.admin('sealbus.admin.group.reset', actor, { kind: 'group', name: group }, { action: 'alter', to: target, partitions: offsets.length });
+    return offsets;
   }
 
   async delete(actor: Actor, group: string): Promise<void> {
     this.#group(actor, 'delete', group);
+    this.#audit.assertAvailable();
     await this.coordinator.deleteGroup(group);
+    await this.#audit.admin('sealbus.admin.group.delete', actor, { kind: 'group', name: group }, { action: 'delete' });
   }
 }

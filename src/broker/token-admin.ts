@@ -5,6 +5,15 @@ import { isPrintableName } from '../auth/text.js';
 import { SealbusError, isSealbusError } from '../errors/index.js';
 import { parseScope, unrestrictedScopes, type ParsedScope } from '../policy/index.js';
 import type { Actor } from './access.js';
+import { auditText, silentAuditTrail, type AuditTrail } from './audit-trail.js';
+
+const CLUSTER = { kind: 'cluster' } as const;
+
+/** The requester's own token in a token event, whose `tokenId` is the token concerned. */
+function tokenOf(actor: Actor): { actorTokenId?: string } {
+  const jti = actor.token?.jti;
+  return typeof jti === 'string' ? { actorTokenId: auditText(jti) } : {};
+}
 
 /** Who asks for a token: an actor whose own credentials have an end. */
 export interface Requester extends Actor {
@@ -68,14 +77,9 @@ export interface TokenAdminDeps {
   readonly clock?: () => number;
   /** Called after a rotation, so the server re-arms its retirement timer. */
   readonly onKeysChanged?: () => void;
-  /** Told of every issue and revocation (never the token itself): the audit trail's hook. */
-  readonly onEvent?: (event: TokenAdminEvent) => void;
+  /** Records every issue, revocation and rotation (never a token or a key); default: nowhere. */
+  readonly audit?: AuditTrail;
 }
-
-export type TokenAdminEvent =
-  | { readonly type: 'token-issued'; readonly by: string; readonly jti: string; readonly sub: string; readonly kid: string; readonly expiresAt: number; readonly scopes: readonly string[] | null }
-  | { readonly type: 'token-revoked'; readonly by: string; readonly entry: RevocationEntry }
-  | { readonly type: 'keys-rotated'; readonly by: string; readonly kid: string; readonly retiring: string; readonly retireAt: number };
 
 /** What `inspect` says of a token: whether this broker would accept it now, and why not. */
 export interface TokenInspection {
@@ -126,10 +130,12 @@ function checkReason(reason: string | undefined): string | null {
 export class TokenAdmin {
   readonly #deps: TokenAdminDeps;
   readonly #clock: () => number;
+  readonly #audit: AuditTrail;
 
   constructor(deps: TokenAdminDeps) {
     this.#deps = deps;
     this.#clock = deps.clock ?? Date.now;
+    this.#audit = deps.audit ?? silentAuditTrail();
   }
 
   get settings(): TokenSettings {
@@ -176,6 +182,7 @@ export class TokenAdmin {
       throw denied(actor, scopes === null ? `a token without scopes carries every right, and ${coverage.reason}` : coverage.reason);
     }
 
+    this.#audit.assertAvailable();
     const issued = await this.#deps.issuer.issueTokenWithClaims({
       sub: request.sub,
       ttlSeconds: ttlSec,
@@ -185,7 +192,17 @@ export class TokenAdmin {
       ...(scopes !== null && { scopes }),
       actor: actor.name,
     });
-    this.#deps.onEvent?.({ type: 'token-issued', by: actor.name, jti: issued.jti, sub: request.sub, kid: issued.kid, expiresAt: issued.expiresAt, scopes });
+    // The token is not handed out until its issue is on record (closed mode).
+    await this.#audit.admin('sealbus.token.issue', actor, CLUSTER, {
+      ...tokenOf(actor),
+      action: 'issue-token',
+      tokenId: issued.jti,
+      tokenSubject: auditText(request.sub),
+      keyId: issued.kid,
+      expiresAt: new Date(issued.expiresAt).toISOString(),
+      scopes: scopes === null ? null : [...scopes],
+      bound: thumbprint !== undefined,
+    });
     return {
       token: issued.token,
       jti: issued.jti,
@@ -223,8 +240,15 @@ export class TokenAdmin {
     } else {
       throw invalid('give jti (one token) or sub (every token of a principal issued before a time)');
     }
+    this.#audit.assertAvailable();
     const { added } = await this.#deps.revocations.revoke(entry);
-    this.#deps.onEvent?.({ type: 'token-revoked', by: actor.name, entry });
+    await this.#audit.admin('sealbus.token.revoke', actor, CLUSTER, {
+      ...tokenOf(actor),
+      action: 'issue-token',
+      ...(entry.kind === 'token' ? { tokenId: auditText(entry.jti), tokenIssuer: auditText(entry.issuer) } : { tokenSubject: auditText(entry.principal), before: new Date(entry.before).toISOString() }),
+      ...(entry.reason !== null && entry.reason !== '' && { reason: auditText(entry.reason) }),
+      added,
+    });
     return { entry, added };
   }
 
@@ -237,9 +261,16 @@ export class TokenAdmin {
     this.#deps.authorize(actor, 'manage-keys', { kind: 'cluster' });
     const overlap = overlapSec ?? this.#deps.settings.rotationOverlapSec;
     if (!Number.isInteger(overlap) || overlap < 0 || overlap > 31_622_400) throw invalid('overlapSec must be a whole number of seconds from 0 to 31622400');
+    this.#audit.assertAvailable();
     const rotated = await this.#deps.issuer.rotate(overlap * 1000);
     this.#deps.onKeysChanged?.();
-    this.#deps.onEvent?.({ type: 'keys-rotated', by: actor.name, ...rotated });
+    await this.#audit.admin('sealbus.keys.rotate', actor, CLUSTER, {
+      ...tokenOf(actor),
+      action: 'manage-keys',
+      keyId: rotated.kid,
+      retiringKeyId: rotated.retiring,
+      retireAt: new Date(rotated.retireAt).toISOString(),
+    });
     return rotated;
   }
 

@@ -7,6 +7,18 @@ import type { IssueTokenRequest as TokenRequest, IssuedToken, RevokeRequest as R
 import type { CreateTopicInput } from '../broker/broker.js';
 import type { Action, Explanation } from '../policy/index.js';
 import type { ConnectionOptions } from './connection-options.js';
+import {
+  auditKeys,
+  exportAudit,
+  followAudit,
+  queryAudit,
+  type AuditKeys,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditTime,
+  type FollowAuditOptions,
+} from './admin-audit.js';
 import { httpsClient, type HttpClient } from './https-client.js';
 
 export type { TopicDescription } from '../log/types.js';
@@ -72,6 +84,7 @@ export type {
 } from '../broker/token-admin.js';
 export type { RevocationEntry } from '../auth/revocation-list.js';
 export type { KeyInfo as SigningKey } from '../auth/keyring.js';
+export type { AuditKeys, AuditPage, AuditPublicJwk, AuditQuery, AuditRecord, AuditTime, FollowAuditOptions } from './admin-audit.js';
 
 /** Options of `Admin`. */
 export interface AdminOptions {
@@ -237,6 +250,39 @@ export class Admin {
     const { body } = await this.#http.request('GET', '/.well-known/jwks.json');
     if (typeof body !== 'object' || body === null || !Array.isArray((body as { keys?: unknown }).keys)) throw unexpected('JWKS');
     return body as { keys: Record<string, unknown>[] };
+  }
+
+  /**
+   * One page of audit events matching `query` (`read-audit` on the cluster); page on with
+   * `from: page.next` until `next` reaches `highWatermark`.
+   *
+   * @example
+   * const page = await admin.queryAudit({ principal: 'alice', decision: 'deny', since: Date.now() - 3600_000 });
+   */
+  async queryAudit(query: AuditQuery = {}): Promise<AuditPage> {
+    return queryAudit(this.#http, query);
+  }
+
+  /**
+   * Calls `onEvent` for each matching event from `query.from` on, then live as events are written,
+   * until `signal` aborts; long polls on one kept-alive connection.
+   *
+   * @example
+   * const stop = new AbortController();
+   * await admin.followAudit({ type: 'sealbus.auth.' }, (event) => console.log(event), stop.signal);
+   */
+  async followAudit(query: AuditQuery, onEvent: (event: AuditRecord) => void, signal: AbortSignal, options?: FollowAuditOptions): Promise<void> {
+    return followAudit(this.#http, query, onEvent, signal, options);
+  }
+
+  /** Every record of the audit log (events and checkpoints) as JSON lines, streamed; `since` makes a partial log. */
+  exportAudit(options: { since?: AuditTime; signal?: AbortSignal } = {}): AsyncIterable<string> {
+    return exportAudit(this.#http, options);
+  }
+
+  /** The broker's audit public keys and its `source`, to verify checkpoints (pin them off the machine). */
+  async auditKeys(): Promise<AuditKeys> {
+    return auditKeys(this.#http);
   }
 
   /** Releases the kept-alive connections. */

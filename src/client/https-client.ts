@@ -1,3 +1,4 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { SealbusError, isErrorCode, type ErrorCode } from '../errors/index.js';
 import { brokerOrigin, resolveCredential, resolveTlsMaterial, type ConnectionOptions, type TlsMaterial } from './connection-options.js';
@@ -8,9 +9,24 @@ export interface HttpResponse {
   readonly body: unknown;
 }
 
+/** What a request may carry besides its body. */
+export interface HttpRequestOptions {
+  /** Aborting destroys the request (and its connection); the promise rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+}
+
+/** A response whose body is read as it arrives, for answers too large to hold (exports). */
+export interface HttpStreamResponse {
+  readonly status: number;
+  /** The body's bytes; iterating fails with SEALBUS_ERR_CONNECTION_CLOSED if the response is cut short. */
+  readonly body: AsyncIterable<Buffer>;
+}
+
 /** JSON over HTTPS to the broker; the seam `Admin` is tested through. */
 export interface HttpClient {
-  request(method: string, path: string, body?: unknown): Promise<HttpResponse>;
+  request(method: string, path: string, body?: unknown, options?: HttpRequestOptions): Promise<HttpResponse>;
+  /** A GET whose body is streamed; an error status rejects with the catalog error. Optional for custom clients. */
+  stream?(path: string, options?: HttpRequestOptions): Promise<HttpStreamResponse>;
   close(): void;
 }
 
@@ -59,53 +75,66 @@ export function httpsClient(connection: ConnectionOptions, options: { timeoutMs?
     return agent.agent;
   };
 
+  /**
+   * Sends one request on the kept-alive agent; `onResponse` takes the response over once its
+   * headers arrive. Aborting `signal` destroys the request and rejects with the signal's reason.
+   */
+  const send = async <T>(
+    method: string,
+    path: string,
+    payload: Buffer | undefined,
+    signal: AbortSignal | undefined,
+    onResponse: (response: IncomingMessage, settle: { resolve: (value: T) => void; reject: (err: unknown) => void }, request: ClientRequest) => void,
+  ): Promise<T> => {
+    signal?.throwIfAborted();
+    const [token, material] = await Promise.all([resolveCredential(connection.token), resolveTlsMaterial(connection)]);
+    signal?.throwIfAborted();
+    return new Promise<T>((resolve, reject) => {
+      const request = httpsRequest(
+        {
+          agent: agentFor(material),
+          protocol: 'https:',
+          hostname: origin.hostname.replace(/^\[|\]$/g, ''),
+          port: origin.port === '' ? 443 : Number(origin.port),
+          method,
+          path,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
+          },
+        },
+        (response) => onResponse(response, { resolve, reject }, request),
+      );
+      if (signal !== undefined) {
+        const abort = (): void => void request.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        signal.addEventListener('abort', abort, { once: true });
+        request.once('close', () => signal.removeEventListener('abort', abort));
+      }
+      request.setTimeout(timeoutMs, () =>
+        request.destroy(new SealbusError('SEALBUS_ERR_TIMEOUT', { ms: timeoutMs, what: `${method} ${path}` })),
+      );
+      request.on('error', (err) => reject(signal?.aborted === true ? signal.reason : err instanceof SealbusError ? err : connectionError(err)));
+      request.end(payload);
+    });
+  };
+
   return {
-    async request(method, path, body) {
-      const [token, material] = await Promise.all([resolveCredential(connection.token), resolveTlsMaterial(connection)]);
+    async request(method, path, body, requestOptions = {}) {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-      return new Promise<HttpResponse>((resolve, reject) => {
-        const request = httpsRequest(
-          {
-            agent: agentFor(material),
-            protocol: 'https:',
-            hostname: origin.hostname.replace(/^\[|\]$/g, ''),
-            port: origin.port === '' ? 443 : Number(origin.port),
-            method,
-            path,
-            headers: {
-              authorization: `Bearer ${token}`,
-              accept: 'application/json',
-              ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
-            },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            let size = 0;
-            response.on('data', (chunk: Buffer) => {
-              size += chunk.length;
-              if (size > MAX_RESPONSE_BYTES) request.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
-              else chunks.push(chunk);
-            });
-            response.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              let parsed: unknown = null;
-              try {
-                parsed = text === '' ? null : JSON.parse(text);
-              } catch {
-                parsed = null; // judged by its status below
-              }
-              const status = response.statusCode ?? 0;
-              if (status >= 400) reject(errorFromResponse(status, parsed));
-              else resolve({ status, body: parsed });
-            });
-            response.on('error', (err) => reject(connectionError(err)));
-          },
-        );
-        request.setTimeout(timeoutMs, () =>
-          request.destroy(new SealbusError('SEALBUS_ERR_TIMEOUT', { ms: timeoutMs, what: `${method} ${path}` })),
-        );
-        request.on('error', (err) => reject(err instanceof SealbusError ? err : connectionError(err)));
-        request.end(payload);
+      return send<HttpResponse>(method, path, payload, requestOptions.signal, (response, { resolve, reject }, request) => {
+        readWhole(response, request, (status, parsed) => (status >= 400 ? reject(errorFromResponse(status, parsed)) : resolve({ status, body: parsed })), reject);
+      });
+    },
+    async stream(path, requestOptions = {}) {
+      const { signal } = requestOptions;
+      return send<HttpStreamResponse>('GET', path, undefined, signal, (response, { resolve, reject }, request) => {
+        const status = response.statusCode ?? 0;
+        if (status >= 400) {
+          readWhole(response, request, (_, parsed) => reject(errorFromResponse(status, parsed)), reject);
+          return;
+        }
+        resolve({ status, body: streamedBody(response, signal) });
       });
     },
     close() {
@@ -113,6 +142,39 @@ export function httpsClient(connection: ConnectionOptions, options: { timeoutMs?
       agent = null;
     },
   };
+}
+
+/** Reads a whole (bounded) JSON response: `done` gets the status and the parsed body, or null. */
+function readWhole(response: IncomingMessage, request: ClientRequest, done: (status: number, parsed: unknown) => void, fail: (err: unknown) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  response.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_RESPONSE_BYTES) request.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
+    else chunks.push(chunk);
+  });
+  response.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    let parsed: unknown = null;
+    try {
+      parsed = text === '' ? null : JSON.parse(text);
+    } catch {
+      parsed = null; // judged by its status
+    }
+    done(response.statusCode ?? 0, parsed);
+  });
+  response.on('error', (err) => fail(connectionError(err)));
+}
+
+/** A streamed body: a response cut short (the connection lost mid-way) fails instead of ending quietly. */
+async function* streamedBody(response: IncomingMessage, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of response) yield chunk as Buffer;
+  } catch (err) {
+    if (signal?.aborted === true) throw signal.reason;
+    throw err instanceof SealbusError ? err : connectionError(err as Error);
+  }
+  if (!response.complete) throw connectionError(new Error('the response ended before it was complete'));
 }
 
 function connectionError(err: Error): SealbusError {

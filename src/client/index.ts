@@ -2,6 +2,13 @@
 export {
   Admin,
   type AdminOptions,
+  type AuditKeys,
+  type AuditPage,
+  type AuditPublicJwk,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditTime,
+  type FollowAuditOptions,
   type CreateTopicInput,
   type GroupDescription,
   type GroupResetTarget,

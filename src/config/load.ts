@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { SealbusError } from '../errors/index.js';
 import { parseBoundedYaml } from './bounded-yaml.js';
@@ -39,6 +40,7 @@ export function configFromObject(input: unknown, source: string, baseDir = proce
     store: Record<string, unknown>;
     auth: { localIssuer: Record<string, unknown> };
     policy: { dir: string };
+    audit: Record<string, unknown>;
   };
   const absolute = (p: unknown): string => (isAbsolute(String(p)) ? String(p) : resolve(baseDir, String(p)));
   for (const key of ['cert', 'key', 'ca', 'crl'] as const) {
@@ -48,6 +50,9 @@ export function configFromObject(input: unknown, source: string, baseDir = proce
   config.policy.dir = absolute(config.policy.dir);
   const issuer = config.auth.localIssuer;
   issuer.keyDir = issuer.keyDir === undefined ? resolve(String(config.store.dir), 'issuer') : absolute(issuer.keyDir);
+  const audit = config.audit;
+  audit.keyDir = audit.keyDir === undefined ? resolve(String(config.store.dir), 'audit') : absolute(audit.keyDir);
+  audit.brokerId ??= defaultBrokerId();
   return deepFreeze({ source, ...(config as object) } as SealbusConfig);
 }
 
@@ -69,4 +74,10 @@ export async function loadConfigFile(file: string): Promise<SealbusConfig> {
     throw new SealbusError('SEALBUS_ERR_CONFIG_UNREADABLE', { file, reason: (err as Error).message.split('\n')[0] });
   }
   return configFromObject(parsed ?? {}, file, dirname(resolve(file)));
+}
+
+/** The host name as a broker id: letters, digits, `.`, `_` and `-`, at most 128 characters. */
+function defaultBrokerId(): string {
+  const name = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 128);
+  return name === '' ? 'sealbus' : name;
 }

@@ -148,6 +148,23 @@ export const configSchema = {
         fetchMaxBytes: { ...positiveInt, default: 4_194_304 },
       },
     },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        brokerId: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' },
+        keyDir: path,
+        failMode: { enum: ['closed', 'open'], default: 'closed' },
+        dataAccess: { enum: ['batch', 'session', 'none'], default: 'batch' },
+        checkpointEvents: { ...positiveInt, maximum: 1_000_000, default: 1000 },
+        checkpointIntervalMs: { ...positiveInt, maximum: 3_600_000, default: 1000 },
+        retentionMs: { type: ['integer', 'null'], minimum: 3_600_000, default: 31_536_000_000 },
+        retentionBytes: { type: ['integer', 'null'], minimum: 1_048_576, default: null },
+        segmentBytes: { type: 'integer', minimum: 1_048_576, default: 67_108_864 },
+        maxPendingEvents: { ...positiveInt, maximum: 10_000_000, default: 100_000 },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

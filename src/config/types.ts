@@ -49,5 +49,18 @@ export interface SealbusConfig {
     readonly longPollMaxMs: number;
     readonly fetchMaxBytes: number;
   };
+  readonly audit: {
+    /** The broker's name in its audit events (`source: sealbus://<brokerId>`); defaults to the host name. */
+    readonly brokerId: string;
+    readonly keyDir: string;
+    readonly failMode: 'closed' | 'open';
+    readonly dataAccess: 'batch' | 'session' | 'none';
+    readonly checkpointEvents: number;
+    readonly checkpointIntervalMs: number;
+    readonly retentionMs: number | null;
+    readonly retentionBytes: number | null;
+    readonly segmentBytes: number;
+    readonly maxPendingEvents: number;
+  };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

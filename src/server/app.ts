@@ -1,10 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import type { ServerOptions as HttpsOptions } from 'node:https';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import websocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Broker } from '../broker/index.js';
 import type { TokenAdmin } from '../broker/token-admin.js';
 import type { Policy } from '../policy/index.js';
+import type { CertificateIdentity } from '../auth/index.js';
+import { isSealbusError } from '../errors/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import type { SealbusConfig } from '../config/index.js';
 import { clientPrincipal, type RequestAuthenticator } from './context.js';
@@ -14,6 +18,8 @@ import { registerRecordRoutes } from './routes/records.js';
 import { registerGroupRoutes } from './routes/groups.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerAuditRoutes, type AuditRouteDeps } from './routes/audit.js';
+import { registerMetricsRoute, type BrokerMetrics } from './metrics.js';
 import { registerTopicRoutes } from './routes/topics.js';
 import { SessionRegistry } from './ws/registry.js';
 import { registerWebSocketRoute } from './ws/route.js';
@@ -33,6 +39,10 @@ export interface AppDeps {
   readonly policy?: () => Policy;
   /** Token administration (issue, revoke, keys, inspect); without it those routes are not served. */
   readonly tokens?: TokenAdmin;
+  /** The audit log's query, export and keys routes; without it they are not served. */
+  readonly audit?: AuditRouteDeps;
+  /** Prometheus metrics at /metrics; without it the route is not served. */
+  readonly metrics?: BrokerMetrics;
 }
 
 export interface SealbusApp {
@@ -74,11 +84,37 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   app.decorateRequest('principal', null);
   installErrorHandling(app, deps.limits);
 
+  const audit = deps.broker.audit;
+  const connections = new WeakMap<Socket, string>();
+  /** The id of the connection a request came on (audit correlates requests with it); its end ends the audit session. */
+  const connectionId = (socket: Socket): string => {
+    let id = connections.get(socket);
+    if (id === undefined) {
+      id = randomBytes(12).toString('base64url');
+      connections.set(socket, id);
+      const ended = id;
+      socket.once('close', () => audit.endSession(ended));
+    }
+    return id;
+  };
+
   app.addHook('onRequest', async (request) => {
-    const certificate = deps.authenticator.identify(request.raw.socket as TLSSocket);
-    request.certificate = certificate;
-    if (request.routeOptions.config.auth === 'certificate') return;
-    request.principal = clientPrincipal(await deps.authenticator.authenticate(certificate, request.headers.authorization), request.raw.socket.remoteAddress);
+    const socket = request.raw.socket;
+    const sessionId = connectionId(socket);
+    const sourceIp = socket.remoteAddress ?? null;
+    let certificate: CertificateIdentity | null = null;
+    try {
+      certificate = deps.authenticator.identify(socket as TLSSocket);
+      request.certificate = certificate;
+      if (request.routeOptions.config.auth === 'certificate') return;
+      request.principal = clientPrincipal(await deps.authenticator.authenticate(certificate, request.headers.authorization), sourceIp, sessionId);
+    } catch (err) {
+      audit.authFailure({ certificate, sourceIp, sessionId }, isSealbusError(err) ? err.code : 'SEALBUS_ERR_INTERNAL');
+      throw err;
+    }
+    audit.authSuccess(request.principal);
+    // Fail closed: nothing the audit log must record is served while it cannot be written.
+    audit.assertAvailable();
   });
 
   // A refused WebSocket upgrade leaves a raw socket that no HTTP parser owns any more: end it once
@@ -95,6 +131,8 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   registerGroupRoutes(app, deps.broker);
   if (deps.policy !== undefined) registerPolicyRoutes(app, deps.broker, deps.policy);
   if (deps.tokens !== undefined) registerTokenRoutes(app, deps.tokens);
+  if (deps.audit !== undefined) registerAuditRoutes(app, deps.audit);
+  if (deps.metrics !== undefined) registerMetricsRoute(app, deps.metrics);
   registerRecordRoutes(app, deps.broker, deps.limits);
   registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });
   app.addHook('preClose', async () => {

@@ -12,12 +12,15 @@ export interface RequestAuthenticator {
   authenticate(certificate: CertificateIdentity, authorization: string | undefined): Promise<Principal>;
 }
 
-/** An authenticated principal and where its request came from (policy conditions, audit). */
-export type ClientPrincipal = Principal & { readonly sourceIp: string | null };
+/**
+ * An authenticated principal and where its request came from (policy conditions, audit):
+ * the client's address and the connection it came on.
+ */
+export type ClientPrincipal = Principal & { readonly sourceIp: string | null; readonly sessionId: string };
 
-/** The principal as the broker sees it: what authentication returned, plus the client's address. */
-export function clientPrincipal(principal: Principal, sourceIp: string | undefined): ClientPrincipal {
-  return { ...principal, sourceIp: sourceIp ?? null };
+/** The principal as the broker sees it: what authentication returned, plus the client's address and connection. */
+export function clientPrincipal(principal: Principal, sourceIp: string | null | undefined, sessionId: string): ClientPrincipal {
+  return { ...principal, sourceIp: sourceIp ?? null, sessionId };
 }
 
 /** How a route authenticates: `token` (the default) needs a certificate and a token; `certificate` only a certificate. */

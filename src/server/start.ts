@@ -12,13 +12,17 @@ import {
 import { RevocationList } from '../auth/revocation-list.js';
 import { Broker, PolicyAuthorizer, type Authorizer } from '../broker/index.js';
 import { RevocationLog } from '../broker/revocation-log.js';
+import { auditText } from '../broker/audit-trail.js';
 import { TokenAdmin } from '../broker/token-admin.js';
 import type { SealbusConfig } from '../config/index.js';
 import { isSealbusError } from '../errors/index.js';
 import { FileLogStore, type LogStore, type RecoveryReport } from '../log/index.js';
+import type { LogFileSystem } from '../log/file/fs-seam.js';
 import { PolicyEngine, coverageOfAll, loadPolicyDir, watchPolicyDir } from '../policy/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import { buildApp } from './app.js';
+import { openBrokerAudit, type BrokerAudit } from './broker-audit.js';
+import { BrokerMetrics } from './metrics.js';
 import type { RequestAuthenticator } from './context.js';
 
 export interface RunningBroker {
@@ -33,6 +37,9 @@ export interface RunningBroker {
   readonly policy: PolicyEngine;
   /** Token administration: issue, revoke, rotate keys (the API's service). */
   readonly tokens: TokenAdmin;
+  /** The audit log: its writer, trail and signing key. */
+  readonly audit: BrokerAudit;
+  readonly metrics: BrokerMetrics;
   close(): Promise<void>;
 }
 
@@ -40,6 +47,8 @@ export interface StartOptions {
   readonly clock?: () => number;
   /** Replaces the policy engine (tests of the transport only). */
   readonly authorizer?: Authorizer;
+  /** The store's file-system seam (tests inject disk failures through it). */
+  readonly fileSystem?: LogFileSystem;
 }
 
 /**
@@ -53,6 +62,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   const store = new FileLogStore({
     dir: config.store.dir,
     clock,
+    ...(options.fileSystem !== undefined && { fs: options.fileSystem }),
     retentionCheckMs: config.store.retentionCheckMs,
     defaults: {
       partitions: defaults.partitions,
@@ -73,6 +83,8 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   let stopPolicyWatch = async (): Promise<void> => {};
   let stopKeyWatch = (): void => {};
   let revocationLog: RevocationLog | undefined;
+  let audit: BrokerAudit | undefined;
+  const metrics = new BrokerMetrics();
   try {
     material = await loadTlsMaterial({
       certFile: config.tls.cert,
@@ -85,6 +97,18 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       issuer: config.auth.localIssuer.issuer,
       now: clock,
     });
+    audit = await openBrokerAudit({
+      config,
+      store,
+      metrics,
+      clock,
+      onAvailabilityChange: (available, reason) => {
+        if (available) app?.log.info('audit log writable again');
+        else app?.log.error({ reason }, 'audit log cannot be written');
+      },
+      onCloseError: (err) => app?.log.error({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'audit log not closed cleanly'),
+    });
+    const trail = audit.trail;
     const revocations = new RevocationList({ maxEntries: config.auth.tokens.maxRevocations });
     // One mapping object for the server's life: identifyClient caches per connection by its identity.
     const mapping: IdentityMapping = { from: config.auth.identity.from };
@@ -94,6 +118,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       store,
       topicDefaults: { partitions: defaults.partitions },
       authorizer: options.authorizer ?? policyAuthorizer,
+      audit: trail,
       limits: {
         maxRecordsPerBatch: config.limits.maxRecordsPerBatch,
         maxBatchBytes: config.limits.maxFrameBytes,
@@ -131,7 +156,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       },
       clock,
       onKeysChanged: () => sweepSessions(),
-      onEvent: (event) => app?.log.info(event.type === 'token-revoked' ? { event: event.type, by: event.by, kind: event.entry.kind } : { ...event }, 'token administration'),
+      audit: trail,
     });
     const built = await buildApp({
       broker,
@@ -141,7 +166,14 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       jwks: () => issuer.jwks(),
       policy: () => policy.policy,
       tokens,
-      readiness: () => ({ ready: true, checks: { store: 'open', config: config.source, policy: policy.policy.version } }),
+      metrics,
+      audit: { broker, store, source: audit.source, publicKeys: () => [audit!.signer.publicJwk()] },
+      readiness: () => {
+        const writable = audit!.log.available;
+        // Closed fail mode refuses audited operations while the log cannot be written: not ready.
+        const ready = writable || config.audit.failMode === 'open';
+        return { ready, checks: { store: 'open', config: config.source, policy: policy.policy.version, audit: writable ? 'writable' : 'failing' } };
+      },
       logLevel: config.log.level,
       clock,
     });
@@ -179,8 +211,12 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
           // Rights withdrawn by the new policy end now on live sessions, not at their next request.
           built.sessions.revalidateAll();
           log.info({ version: next.version, rules: next.rules.length }, 'policy reloaded');
+          trail.note({ type: 'sealbus.policy.reload', data: { outcome: 'applied', version: next.version, rules: next.rules.length } });
         },
-        onError: (err) => log.warn({ code: err.code, reason: err.message }, 'policy files refused; the policy in force stays'),
+        onError: (err) => {
+          log.warn({ code: err.code, reason: err.message }, 'policy files refused; the policy in force stays');
+          trail.note({ type: 'sealbus.policy.reload', data: { outcome: 'refused', code: err.code, reason: auditText(err.message), version: policy.policy.version } });
+        },
       }, { initialVersion: policy.policy.version });
       stopPolicyWatch = () => watcher.close();
     }
@@ -189,6 +225,12 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
     const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
     const running = app;
+    // The first event of the run; in closed mode a broker that cannot record it does not serve.
+    await trail.record({
+      type: 'sealbus.broker.start',
+      data: { brokerId: config.audit.brokerId, url: `https://${host}:${port}`, policyVersion: policy.policy.version, recoveryProblems: recovery.problems.length },
+    });
+    const brokerAudit = audit;
     return {
       url: `https://${host}:${port}`,
       port,
@@ -198,6 +240,8 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       recovery,
       policy,
       tokens,
+      audit: brokerAudit,
+      metrics,
       close: async () => {
         stopKeyWatch();
         revocationLog?.close();
@@ -205,6 +249,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         await stopPolicyWatch();
         await running.close();
         broker.close();
+        await brokerAudit.close();
         await store.close();
       },
     };
@@ -214,6 +259,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     stopWatching();
     await stopPolicyWatch();
     await app?.close();
+    await audit?.close();
     await store.close();
     throw err;
   }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as audit } from './audit.js';
 import { register as certs } from './certs.js';
 import { register as consume } from './consume.js';
 import { register as dev } from './dev.js';
@@ -12,4 +13,4 @@ import { register as token } from './token.js';
 import { register as topics } from './topics.js';
 
 /** Every verb of the CLI: each file exports one `register(program)`. Add new verbs here. */
-export const commands: ReadonlyArray<(program: Command) => void> = [dev, serve, certs, topics, produce, consume, groups, policy, token, keys, logCheck];
+export const commands: ReadonlyArray<(program: Command) => void> = [dev, serve, certs, topics, produce, consume, groups, policy, token, keys, audit, logCheck];

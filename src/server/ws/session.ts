@@ -289,11 +289,20 @@ export class Session implements LiveSession {
   }
 
   async #refresh(requestId: number, token: string): Promise<BrokerFrame> {
-    const next = await this.#deps.authenticator.authenticate(this.certificate, `Bearer ${token}`);
-    if (next.name !== this.principal.name) {
-      throw new SealbusError('SEALBUS_ERR_AUTH_PRINCIPAL_MISMATCH', { reason: 'the subject differs' });
+    const audit = this.#deps.broker.audit;
+    const attempt = { certificate: this.certificate, principal: this.principal.name, sourceIp: this.principal.sourceIp, sessionId: this.principal.sessionId };
+    let next: Principal;
+    try {
+      next = await this.#deps.authenticator.authenticate(this.certificate, `Bearer ${token}`);
+      if (next.name !== this.principal.name) {
+        throw new SealbusError('SEALBUS_ERR_AUTH_PRINCIPAL_MISMATCH', { reason: 'the subject differs' });
+      }
+    } catch (err) {
+      audit.authFailure(attempt, isSealbusError(err) ? err.code : 'SEALBUS_ERR_INTERNAL');
+      throw err;
     }
-    this.principal = clientPrincipal(next, this.principal.sourceIp ?? undefined);
+    this.principal = clientPrincipal(next, this.principal.sourceIp, this.principal.sessionId);
+    audit.authSuccess(this.principal);
     this.#scheduleExpiry();
     // The new token may carry other groups or scopes: what the session holds is judged again.
     this.revalidate();

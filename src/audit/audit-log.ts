@@ -1,0 +1,425 @@
+/**
+ * The single writer of the audit log: events are chained in the order `append` is called, queued,
+ * and written in groups (one store append, so one fsync, per group), with signed checkpoints
+ * interleaved. A write that fails leaves the in-memory chain ahead of the store, so the log stops
+ * (fails closed: every append is refused) until it has re-read the head from the store and proven
+ * with a write that the store accepts records again.
+ */
+import { randomUUID as nodeRandomUUID } from 'node:crypto';
+import { SealbusError } from '../errors/index.js';
+import { encodeRecords, type RecordInput } from '../log/record-batch.js';
+import type { LogStore, TopicConfig } from '../log/types.js';
+import { readAuditHead, type StoredAuditHead } from './audit-reader.js';
+import { AUDIT_PARTITION, AUDIT_TOPIC, type AuditTopicSettings, ensureAuditTopic } from './audit-topic.js';
+import { type AuditHead, GENESIS_HASH } from './chain.js';
+import { type AuditCheckpoint, checkpointSignatureValid } from './checkpoint.js';
+import { canonicalBytes, sha256Hex } from './canonical-json.js';
+import { type AuditEvent, type AuditEventInput, buildEvent } from './event.js';
+import type { AuditSigner } from './signer.js';
+
+export { AUDIT_TOPIC } from './audit-topic.js';
+
+/** An event as the broker hands it in: the log fills `source`. */
+export type AuditAppendInput = Omit<AuditEventInput, 'source'>;
+
+/** `retentionMs`, `retentionBytes`, `segmentBytes`: topic settings, used when this instance creates the topic. */
+export interface AuditLogOptions extends AuditTopicSettings {
+  readonly store: LogStore;
+  readonly signer: AuditSigner;
+  /** The broker, `sealbus://<broker-id>`: the source of its events and checkpoints. */
+  readonly source: string;
+  /** ms since the epoch: the time of events and checkpoints. Default Date.now. */
+  readonly clock?: () => number;
+  readonly randomUUID?: () => string;
+  /** A signed checkpoint at least every N events. */
+  readonly checkpointEvents: number;
+  /** And one at least this often while events are unsigned (an unref'd timer). */
+  readonly checkpointIntervalMs: number;
+  /** Events queued and not yet being written; beyond it, append refuses. */
+  readonly maxPendingEvents: number;
+  /** After a failed write, how soon to try to resume. Default 1000. */
+  readonly retryMs?: number;
+  /** Called when the log stops (false, the reason) and when it resumes (true, null). */
+  readonly onAvailabilityChange?: (available: boolean, reason: string | null) => void;
+}
+
+/** Events and checkpoints written (durable), store appends that failed, events not yet durable, the durable head. */
+export interface AuditLogStats {
+  readonly written: number;
+  readonly failedWrites: number;
+  readonly checkpoints: number;
+  readonly pending: number;
+  readonly available: boolean;
+  readonly head: AuditHead;
+}
+
+const MAX_GROUP_EVENTS = 1000;
+const MAX_GROUP_BYTES = 1024 * 1024;
+const DEFAULT_RETRY_MS = 1000;
+const CLOSED_REASON = 'the audit log is closed';
+
+interface Pending {
+  readonly event: AuditEvent;
+  /** The event's hash: the head after it. */
+  readonly hash: string;
+  readonly value: Buffer;
+  readonly resolve: (event: AuditEvent) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface CheckpointWaiter {
+  /** Resolved by the first durable checkpoint covering at least this many events. */
+  readonly count: number;
+  readonly resolve: (checkpoint: AuditCheckpoint) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface Group {
+  readonly taken: readonly Pending[];
+  readonly records: readonly RecordInput[];
+  readonly head: AuditHead;
+  readonly signedCount: number;
+  readonly lastCheckpoint: AuditCheckpoint | null;
+  readonly checkpoints: number;
+}
+
+function unavailable(reason: string, cause?: unknown): SealbusError {
+  return new SealbusError('SEALBUS_ERR_AUDIT_UNAVAILABLE', { reason }, cause === undefined ? {} : { cause });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
+  return value;
+}
+
+export class AuditLog {
+  readonly source: string;
+  readonly #store: LogStore;
+  readonly #signer: AuditSigner;
+  readonly #clock: () => number;
+  readonly #randomUUID: () => string;
+  readonly #checkpointEvents: number;
+  readonly #maxPending: number;
+  readonly #retryMs: number;
+  readonly #groupBytes: number;
+  readonly #onAvailabilityChange: ((available: boolean, reason: string | null) => void) | undefined;
+  /** The head of the chain in memory: queued events included. */
+  #head: AuditHead;
+  #durable: AuditHead;
+  /** Events covered by the last durable checkpoint. */
+  #signedCount: number;
+  readonly #queue: Pending[] = [];
+  #inFlight = 0;
+  #writing = false;
+  /** The next group ends with a checkpoint: the timer asked, or the log was opened with an unsigned tail. */
+  #checkpointDue = false;
+  readonly #waiters: CheckpointWaiter[] = [];
+  #available = true;
+  #reason: string | null = null;
+  #cause: unknown = undefined;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+  #recovering: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #written = 0;
+  #failedWrites = 0;
+  #checkpoints = 0;
+
+  private constructor(options: AuditLogOptions, config: TopicConfig, stored: StoredAuditHead) {
+    this.source = options.source;
+    this.#store = options.store;
+    this.#signer = options.signer;
+    this.#clock = options.clock ?? Date.now;
+    this.#randomUUID = options.randomUUID ?? nodeRandomUUID;
+    this.#checkpointEvents = options.checkpointEvents;
+    this.#maxPending = options.maxPendingEvents;
+    this.#retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+    this.#onAvailabilityChange = options.onAvailabilityChange;
+    // Half the topic's batch bound: a group stops after the event that crosses it, checkpoints included.
+    this.#groupBytes = Math.min(MAX_GROUP_BYTES, Math.floor(config.maxBatchBytes / 2));
+    this.#head = stored.head;
+    this.#durable = stored.head;
+    // A tail left unsigned (a crash) is signed by the first group written, or by the timer.
+    this.#signedCount = stored.signed ? stored.head.count : 0;
+    this.#checkpointDue = !stored.signed;
+  }
+
+  /**
+   * Creates the audit topic (or uses it) and resumes the chain from the last event stored. Throws
+   * RangeError for a bad bound, SEALBUS_ERR_AUDIT_INVALID for a bad source, and what the store
+   * throws; SEALBUS_ERR_AUDIT_UNAVAILABLE when the stored log gives no head to continue from.
+   */
+  static async open(options: AuditLogOptions): Promise<AuditLog> {
+    for (const name of ['checkpointEvents', 'checkpointIntervalMs', 'maxPendingEvents'] as const) positiveInteger(name, options[name]);
+    if (options.retryMs !== undefined) positiveInteger('retryMs', options.retryMs);
+    // Refuses a source that checkpoints could not carry, before anything is written.
+    options.signer.sign({ count: 0, headHash: GENESIS_HASH, source: options.source, time: new Date(0) });
+    const description = await ensureAuditTopic(options.store, options);
+    const stored = await readAuditHead(options.store, (checkpoint) => AuditLog.#trusted(options.signer, checkpoint));
+    const log = new AuditLog(options, description.config, stored);
+    log.#timer = setInterval(() => log.#tick(), options.checkpointIntervalMs);
+    log.#timer.unref();
+    return log;
+  }
+
+  /** Only checkpoints of this signer may stand for the head: anyone can write a record that looks like one. */
+  static #trusted(signer: AuditSigner, checkpoint: AuditCheckpoint): boolean {
+    return checkpoint.data.keyId === signer.keyId && checkpointSignatureValid(checkpoint, signer.publicKey);
+  }
+
+  get available(): boolean {
+    return this.#available;
+  }
+
+  get unavailableReason(): string | null {
+    return this.#reason;
+  }
+
+  /**
+   * Validates the event at once (SEALBUS_ERR_AUDIT_INVALID, nothing queued), chains and queues it,
+   * and resolves with the chained event once it is durable. Rejects SEALBUS_ERR_AUDIT_UNAVAILABLE
+   * when the log is stopped, closed, more than `maxPendingEvents` behind, or when its write fails.
+   */
+  async append(input: AuditAppendInput): Promise<AuditEvent> {
+    if (this.#closed) throw unavailable(CLOSED_REASON);
+    const body = buildEvent({ ...input, source: this.source }, { now: () => new Date(this.#clock()), randomUUID: this.#randomUUID });
+    if (!this.#available) throw unavailable(this.#reason ?? 'the audit log is stopped', this.#cause);
+    if (this.#queue.length >= this.#maxPending) throw unavailable(`the audit log is behind by ${this.#queue.length} events`);
+    // Linked here rather than through AuditChain.append, which would check the body a second time:
+    // buildEvent has checked it and frozen it, and this is the hot path of every audited request.
+    const event: AuditEvent = Object.freeze({ ...body, sealbusseq: this.#head.count, sealbusprev: this.#head.headHash });
+    // The canonical bytes are stored as they are hashed: they are JSON, and one serialization is enough.
+    const value = canonicalBytes(event);
+    const hash = sha256Hex(value);
+    this.#head = { count: event.sealbusseq + 1, headHash: hash };
+    return new Promise<AuditEvent>((resolve, reject) => {
+      this.#queue.push({ event, hash, value, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  /**
+   * Writes a checkpoint covering every event appended so far, if one is not yet signed; resolves
+   * with it once durable (or with a later one covering more), or null when there is nothing to sign.
+   */
+  checkpoint(): Promise<AuditCheckpoint | null> {
+    if (this.#closed) return Promise.reject(unavailable(CLOSED_REASON));
+    if (!this.#available) return Promise.reject(unavailable(this.#reason ?? 'the audit log is stopped', this.#cause));
+    return this.#requestCheckpoint();
+  }
+
+  stats(): AuditLogStats {
+    return {
+      written: this.#written,
+      failedWrites: this.#failedWrites,
+      checkpoints: this.#checkpoints,
+      pending: this.#queue.length + this.#inFlight,
+      available: this.#available,
+      head: this.#durable,
+    };
+  }
+
+  /**
+   * Refuses new appends, writes what is queued, then a final checkpoint covering every event, and
+   * stops the timers. A stopped log first tries once to resume. Rejects SEALBUS_ERR_AUDIT_UNAVAILABLE
+   * when the final checkpoint cannot be written; the log is closed either way. Close it before the store.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    if (this.#recovering !== null) await this.#recovering.catch(() => undefined);
+    if (!this.#available) {
+      try {
+        await this.#recover();
+      } catch (err) {
+        throw unavailable(this.#reason ?? messageOf(err), err);
+      }
+    }
+    await this.#requestCheckpoint();
+  }
+
+  #requestCheckpoint(): Promise<AuditCheckpoint | null> {
+    if (this.#head.count <= this.#signedCount) return Promise.resolve(null);
+    return new Promise<AuditCheckpoint>((resolve, reject) => {
+      this.#waiters.push({ count: this.#head.count, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  #tick(): void {
+    if (!this.#available || this.#closed || this.#head.count <= this.#signedCount) return;
+    this.#checkpointDue = true;
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (!this.#writing && this.#available) void this.#drain();
+  }
+
+  /** Writes groups one at a time until nothing is left or a write fails. */
+  async #drain(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#available) {
+        let group: Group | null;
+        try {
+          group = this.#takeGroup();
+        } catch (err) {
+          this.#fail(err, []);
+          return;
+        }
+        if (group === null) return;
+        await this.#write(group);
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  /**
+   * The next group: up to 1000 queued events (or about 1 MiB), a checkpoint after each event that
+   * completes `checkpointEvents` unsigned ones, and one at the end when the timer or a caller of
+   * checkpoint() asks for it. Null when there is nothing to write.
+   */
+  #takeGroup(): Group | null {
+    const taken: Pending[] = [];
+    const records: RecordInput[] = [];
+    let head = this.#durable;
+    let signedCount = this.#signedCount;
+    let lastCheckpoint: AuditCheckpoint | null = null;
+    let checkpoints = 0;
+    let bytes = 0;
+    const sign = (): void => {
+      lastCheckpoint = this.#sign(head);
+      const value = Buffer.from(JSON.stringify(lastCheckpoint), 'utf8');
+      records.push({ value });
+      bytes += value.length;
+      signedCount = head.count;
+      checkpoints += 1;
+    };
+    while (taken.length < this.#queue.length && taken.length < MAX_GROUP_EVENTS && bytes < this.#groupBytes) {
+      const pending = this.#queue[taken.length]!;
+      taken.push(pending);
+      records.push({ value: pending.value });
+      bytes += pending.value.length;
+      head = { count: pending.event.sealbusseq + 1, headHash: pending.hash };
+      if (head.count - signedCount >= this.#checkpointEvents) sign();
+    }
+    const wanted = this.#checkpointDue || this.#waiters.some((waiter) => waiter.count <= head.count);
+    if (wanted && head.count > signedCount) sign();
+    this.#checkpointDue = false;
+    if (records.length === 0) return null;
+    this.#queue.splice(0, taken.length);
+    return { taken, records, head, signedCount, lastCheckpoint, checkpoints };
+  }
+
+  #sign(head: AuditHead): AuditCheckpoint {
+    return this.#signer.sign({ ...head, source: this.source, time: new Date(this.#clock()), id: this.#randomUUID() });
+  }
+
+  async #write(group: Group): Promise<void> {
+    this.#inFlight = group.taken.length;
+    try {
+      await this.#store.append(AUDIT_TOPIC, AUDIT_PARTITION, { records: encodeRecords(group.records) });
+    } catch (err) {
+      this.#failedWrites += 1;
+      this.#fail(err, group.taken);
+      return;
+    } finally {
+      this.#inFlight = 0;
+    }
+    this.#written += group.taken.length;
+    this.#checkpoints += group.checkpoints;
+    this.#durable = group.head;
+    if (group.lastCheckpoint !== null) this.#signed(group.signedCount, group.lastCheckpoint);
+    for (const pending of group.taken) pending.resolve(pending.event);
+  }
+
+  #signed(count: number, checkpoint: AuditCheckpoint): void {
+    this.#signedCount = count;
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const waiter = this.#waiters[i]!;
+      if (waiter.count > count) continue;
+      this.#waiters.splice(i, 1);
+      waiter.resolve(checkpoint);
+    }
+  }
+
+  /** A write failed: the chain in memory is ahead of the store, so stop, refuse everything queued, and retry. */
+  #fail(err: unknown, taken: readonly Pending[]): void {
+    const reason = messageOf(err);
+    this.#available = false;
+    this.#reason = reason;
+    this.#cause = err;
+    this.#checkpointDue = false;
+    const error = unavailable(reason, err);
+    for (const pending of [...taken, ...this.#queue.splice(0)]) pending.reject(error);
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+    this.#notify(false, reason);
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      const attempt = this.#recover();
+      this.#recovering = attempt;
+      attempt.then(
+        () => (this.#recovering = null),
+        () => {
+          this.#recovering = null;
+          this.#scheduleRetry();
+        },
+      );
+    }, this.#retryMs);
+    this.#retryTimer.unref();
+  }
+
+  /**
+   * Re-reads the head from the store (the failed batch may or may not have landed) and writes a
+   * checkpoint for it: the log is available again only once the store has accepted a write.
+   */
+  async #recover(): Promise<void> {
+    const stored = await readAuditHead(this.#store, (checkpoint) => AuditLog.#trusted(this.#signer, checkpoint));
+    const checkpoint = this.#sign(stored.head);
+    try {
+      await this.#store.append(AUDIT_TOPIC, AUDIT_PARTITION, { records: encodeRecords([{ value: Buffer.from(JSON.stringify(checkpoint), 'utf8') }]) });
+    } catch (err) {
+      this.#failedWrites += 1;
+      this.#reason = messageOf(err);
+      this.#cause = err;
+      throw err;
+    }
+    this.#checkpoints += 1;
+    this.#head = stored.head;
+    this.#durable = stored.head;
+    this.#signedCount = stored.head.count;
+    this.#available = true;
+    this.#reason = null;
+    this.#cause = undefined;
+    this.#notify(true, null);
+    this.#kick();
+  }
+
+  #notify(available: boolean, reason: string | null): void {
+    try {
+      this.#onAvailabilityChange?.(available, reason);
+    } catch {
+      // A failing listener must not stop the log from stopping or resuming.
+    }
+  }
+}

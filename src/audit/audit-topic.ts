@@ -1,0 +1,64 @@
+/**
+ * The internal topic that holds the audit log: its name, its settings, and its creation by a
+ * broker that may race another one on the same store.
+ */
+import { isSealbusError } from '../errors/index.js';
+import type { LogStore, PartitionState, TopicConfigInput, TopicDescription } from '../log/types.js';
+import { MAX_AUDIT_LINE_BYTES } from './log-entry.js';
+
+/** The internal topic of the audit log. The `__` prefix is reserved: the Broker refuses it to clients. */
+export const AUDIT_TOPIC = '__sealbus.audit';
+/** One partition: the chain is one sequence. */
+export const AUDIT_PARTITION = 0;
+/** Room for a group of 1 MiB of events, its checkpoints and one event past the bound. */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** How long open waits for a concurrent creator of the topic to finish. */
+const CREATE_WAIT_ATTEMPTS = 100;
+const CREATE_WAIT_MS = 20;
+
+export interface AuditTopicSettings {
+  readonly retentionMs: number | null;
+  readonly retentionBytes: number | null;
+  readonly segmentBytes: number;
+}
+
+export function auditTopicConfig(settings: AuditTopicSettings): TopicConfigInput {
+  return {
+    partitions: 1,
+    // An event is acknowledged (and the operation it records allowed) only once it would survive a crash.
+    fsync: { mode: 'always' },
+    retentionMs: settings.retentionMs,
+    retentionBytes: settings.retentionBytes,
+    segmentBytes: settings.segmentBytes,
+    maxRecordBytes: MAX_AUDIT_LINE_BYTES,
+    maxBatchBytes: MAX_BATCH_BYTES,
+  };
+}
+
+/** Describes the audit topic, creating it with `settings` when it does not exist. */
+export async function ensureAuditTopic(store: LogStore, settings: AuditTopicSettings): Promise<TopicDescription> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.describeTopic(AUDIT_TOPIC);
+    } catch (err) {
+      if (!isSealbusError(err, 'SEALBUS_ERR_TOPIC_NOT_FOUND')) throw err;
+    }
+    try {
+      return await store.createTopic(AUDIT_TOPIC, auditTopicConfig(settings));
+    } catch (err) {
+      // Another broker on the same store is creating it right now: describe again once it is done.
+      if (!isSealbusError(err, 'SEALBUS_ERR_TOPIC_EXISTS') || attempt >= CREATE_WAIT_ATTEMPTS) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, CREATE_WAIT_MS));
+  }
+}
+
+/** The audit partition's state, or null when the topic does not exist yet. */
+export async function auditPartitionState(store: LogStore): Promise<PartitionState | null> {
+  try {
+    return (await store.describeTopic(AUDIT_TOPIC)).partitions[AUDIT_PARTITION] ?? null;
+  } catch (err) {
+    if (isSealbusError(err, 'SEALBUS_ERR_TOPIC_NOT_FOUND')) return null;
+    throw err;
+  }
+}
