@@ -145,4 +145,19 @@ describe('the audit log records every kind of event when its action happens', ()
     expect(report.ok).toBe(true);
     expect(report.events).toBe(events.length);
   });
+
+  it('the audit topic is out of reach of every client, even one allowed everything on ">"', async () => {
+    const topic = '__sealbus.audit';
+    const attempts = [
+      await t.request('GET', `/v1/topics/${topic}/partitions/0/records?offset=0`),
+      await t.request('POST', `/v1/topics/${topic}/records`, { body: { records: [{ value: { forged: true } }] } }),
+      await t.request('DELETE', `/v1/topics/${topic}`),
+      await t.request('GET', `/v1/topics/${topic}`),
+    ];
+    for (const attempt of attempts) expect(attempt.body.code).toBe('SEALBUS_ERR_TOPIC_NAME_INVALID');
+    expect((await t.request('GET', '/v1/topics')).body.topics.map((x: { name: string }) => x.name)).not.toContain(topic);
+    // A reader of the audit log uses the audit routes, which need read-audit.
+    const mallory = await t.client('mallory-reader');
+    expect((await t.request('GET', '/v1/audit', { credentials: mallory })).body.code).toBe('SEALBUS_ERR_FORBIDDEN');
+  });
 });
