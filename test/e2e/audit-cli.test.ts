@@ -11,19 +11,12 @@ import { codeOf } from '../helpers/error-code.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { adminPolicy } from '../helpers/policies.js';
 
 const tempDir = useTempDirs('sealbus-audit-cli-');
 
 const POLICIES = {
-  'admin.yaml': `
-version: 1
-rules:
-  - id: admin
-    effect: allow
-    principals: [{name: admin}]
-    resources: [{topic: ">"}, {group: ">"}, {cluster: true}]
-    actions: [produce, consume, describe, create, delete, alter, commit-offset, issue-token, manage-keys, read-audit, manage-schemas]
-`,
+  'admin.yaml': adminPolicy(),
   'alice.yaml': `
 version: 1
 rules:

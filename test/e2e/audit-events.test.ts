@@ -5,20 +5,10 @@ import { AUDIT_EVENT_TYPES, exportAuditLog, verifyAuditLog } from '../../src/aud
 import { Consumer, Producer, type ConnectionOptions } from '../../src/client/index.js';
 import type { LogStore } from '../../src/log/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+import { adminPolicy } from '../helpers/policies.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const ALL_ACTIONS = 'produce, consume, describe, create, delete, alter, commit-offset, issue-token, manage-keys, read-audit, manage-schemas';
-const POLICIES = {
-  'admin.yaml': `
-version: 1
-rules:
-  - id: admin-all
-    effect: allow
-    principals: [{name: admin}]
-    resources: [{topic: ">"}, {group: ">"}, {cluster: true}]
-    actions: [${ALL_ACTIONS}]
-`,
-};
+const POLICIES = { 'admin.yaml': adminPolicy('admin', 'admin-all') };
 
 type Event = Record<string, any>;
 

@@ -5,20 +5,12 @@ import { Consumer, Producer } from '../../src/client/index.js';
 import { REVOCATIONS_TOPIC } from '../../src/broker/revocation-log.js';
 import { connectRawSession, roundTrip } from '../helpers/raw-session.js';
 import { startTestBroker, type ClientCredentials, type TestBroker } from '../helpers/test-broker.js';
+import { adminPolicy } from '../helpers/policies.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const ALL_ACTIONS = ['produce', 'consume', 'describe', 'create', 'delete', 'alter', 'commit-offset', 'issue-token', 'manage-keys', 'read-audit', 'manage-schemas'];
 
 const POLICIES = {
-  'admin.yaml': `
-version: 1
-rules:
-  - id: admin
-    effect: allow
-    principals: [{name: admin}]
-    resources: [{topic: ">"}, {group: ">"}, {cluster: true}]
-    actions: [${ALL_ACTIONS.join(', ')}]
-`,
+  'admin.yaml': adminPolicy(),
   'services.yaml': `
 version: 1
 rules:
