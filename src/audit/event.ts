@@ -24,6 +24,8 @@ export const AUDIT_EVENT_TYPES = [
   'sealbus.token.issue',
   'sealbus.token.revoke',
   'sealbus.keys.rotate',
+  'sealbus.keys.register',
+  'sealbus.keys.revoke',
   'sealbus.broker.start',
   'sealbus.broker.stop',
 ] as const;
@@ -45,6 +47,8 @@ export const AUDIT_REQUIRED_DATA: { readonly [type in AuditEventType]: readonly 
   'sealbus.token.issue': ['principal', 'tokenId'],
   'sealbus.token.revoke': ['principal'],
   'sealbus.keys.rotate': ['principal', 'keyId'],
+  'sealbus.keys.register': ['principal', 'keyId'],
+  'sealbus.keys.revoke': ['principal', 'keyId'],
   'sealbus.broker.start': [],
   'sealbus.broker.stop': [],
 };

@@ -15,7 +15,10 @@ import {
 } from '../log/index.js';
 import { partitionForKey } from '../log/partitioner.js';
 import type { StartPosition } from '../protocol/index.js';
-import { describeResource, type Action, type Actor, type Authorizer, type Decision, type Resource } from './access.js';
+import { checkAppendRequest } from '../log/append-checks.js';
+import { describeResource, type AccessContext, type Action, type Actor, type Authorizer, type Decision, type Resource } from './access.js';
+import type { EnvelopeGuard } from './envelope-guard.js';
+import { encryptionAttributes, topicEncryption, type EncryptionMode } from './topic-encryption.js';
 import { silentAuditTrail, type AuditTrail } from './audit-trail.js';
 import { ConsumerGroups } from './consumer-groups.js';
 import type { CoordinatorOptions } from './groups/index.js';
@@ -39,6 +42,8 @@ export interface BrokerOptions {
   readonly groups?: Omit<CoordinatorOptions, 'store'>;
   /** Where decisions, data access and administrative changes are recorded; default: nowhere. */
   readonly audit?: AuditTrail;
+  /** Checks end-to-end envelopes; without it, topics that require encryption refuse every produce. */
+  readonly envelopes?: EnvelopeGuard;
 }
 
 /** The settings of a new topic; what is left out takes the broker's defaults. */
@@ -51,6 +56,10 @@ export interface CreateTopicInput {
   readonly retentionBytes?: number | null;
   readonly maxRecordBytes?: number;
   readonly segmentBytes?: number;
+  /** `required`: only end-to-end envelopes are accepted (docs/envelope.md). Default `none`. */
+  readonly encryption?: EncryptionMode;
+  /** With `encryption: required`: the principals batches must be sealed for; default, whoever the policy allows to consume. */
+  readonly recipients?: readonly string[];
 }
 
 /** A record produced through the HTTP API: the broker picks the partition when none is given. */
@@ -76,8 +85,10 @@ export class Broker {
   /** Consumer groups: join, heartbeat, commit, describe, reset, each behind its authorization. */
   readonly groups: ConsumerGroups;
   readonly audit: AuditTrail;
+  readonly #envelopes: EnvelopeGuard | null;
 
   constructor(options: BrokerOptions) {
+    this.#envelopes = options.envelopes ?? null;
     this.store = options.store;
     this.limits = options.limits;
     this.#authorizer = options.authorizer;
@@ -105,8 +116,8 @@ export class Broker {
    * Throws SEALBUS_ERR_FORBIDDEN unless `actor` may do `action` on `resource`; returns the decision
    * (its rule goes into data-access events). Every decision is handed to the audit trail.
    */
-  authorize(actor: Actor, action: Action, resource: Resource): Decision {
-    const decision = this.#authorizer.authorize(actor, action, resource);
+  authorize(actor: Actor, action: Action, resource: Resource, context?: AccessContext): Decision {
+    const decision = this.#authorizer.authorize(actor, action, resource, context);
     this.audit.decision(actor, action, resource, decision);
     if (!decision.allowed) {
       throw new SealbusError(
@@ -118,9 +129,9 @@ export class Broker {
     return decision;
   }
 
-  #topic(actor: Actor, action: Action, name: string): Decision {
+  #topic(actor: Actor, action: Action, name: string, context?: AccessContext): Decision {
     assertTopicName(name);
-    return this.authorize(actor, action, { kind: 'topic', name });
+    return this.authorize(actor, action, { kind: 'topic', name }, context);
   }
 
   async createTopic(actor: Actor, input: CreateTopicInput): Promise<TopicDescription> {
@@ -133,6 +144,7 @@ export class Broker {
       ...(input.retentionBytes !== undefined && { retentionBytes: input.retentionBytes }),
       ...(input.maxRecordBytes !== undefined && { maxRecordBytes: input.maxRecordBytes }),
       ...(input.segmentBytes !== undefined && { segmentBytes: input.segmentBytes }),
+      attributes: encryptionAttributes(input.encryption, input.recipients),
     };
     const created = await this.store.createTopic(input.name, config);
     this.groups.coordinator.topicChanged(input.name);
@@ -188,12 +200,31 @@ export class Broker {
     records: EncodedRecords,
     producer?: ProducerStamp,
   ): Promise<AppendResult> {
-    const { rule } = this.#topic(actor, 'produce', topic);
+    // The policy may depend on whether the batch is encrypted: judged on what the batch claims,
+    // then again if the full check finds otherwise.
+    const claimed = this.#envelopes?.claimsEnvelope(records) ?? false;
+    let { rule } = this.#topic(actor, 'produce', topic, { encrypted: claimed });
     this.#checkBatchLimits(records);
+    const encrypted = this.#checkEnvelope(actor, topic, records);
+    if (encrypted !== claimed) ({ rule } = this.#topic(actor, 'produce', topic, { encrypted }));
     this.audit.assertAvailable();
     const result = await this.store.append(topic, partition, producer === undefined ? { records } : { records, producer });
     await this.audit.produced(actor, { topic, partition, rule }, result, records.bytes.length);
     return result;
+  }
+
+  /** Whether the batch is a valid envelope for `topic`; throws what the envelope guard throws. */
+  #checkEnvelope(actor: Actor, topic: string, records: EncodedRecords): boolean {
+    const config = this.store.topicConfig(topic);
+    const settings = topicEncryption(config);
+    if (this.#envelopes === null) {
+      if (settings.mode === 'required') throw new SealbusError('SEALBUS_ERR_ENVELOPE_REQUIRED', { topic });
+      return false;
+    }
+    if (settings.mode === 'none' && !this.#envelopes.claimsEnvelope(records)) return false;
+    // The same checks the store makes, before the guard decodes anything.
+    checkAppendRequest(topic, config, { records });
+    return this.#envelopes.check(actor, topic, records, settings);
   }
 
   #checkBatchLimits(records: EncodedRecords): void {
@@ -217,7 +248,9 @@ export class Broker {
    * Returns each record's partition and offset, in the order given.
    */
   async produceRecords(actor: Actor, topic: string, records: readonly ProduceRecord[]): Promise<{ partition: number; offset: number }[]> {
-    const { rule } = this.#topic(actor, 'produce', topic);
+    // JSON records carry no binary envelope: what comes this way is plaintext.
+    const { rule } = this.#topic(actor, 'produce', topic, { encrypted: false });
+    if (topicEncryption(this.store.topicConfig(topic)).mode === 'required') throw new SealbusError('SEALBUS_ERR_ENVELOPE_REQUIRED', { topic });
     this.audit.assertAvailable();
     const { partitions } = this.store.topicConfig(topic);
     const groups = new Map<number, { indexes: number[]; records: RecordInput[] }>();

@@ -31,3 +31,10 @@ export function parseTime(value: string): number {
   }
   return time;
 }
+
+/** A comma-separated list, added to what earlier uses of the flag gave; empty items are refused. */
+export function parseList(value: string, previous: string[] = []): string[] {
+  const items = value.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '')) throw new InvalidArgumentError('expected a comma-separated list without empty items');
+  return [...previous, ...items];
+}

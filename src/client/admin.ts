@@ -20,6 +20,8 @@ import {
   type FollowAuditOptions,
 } from './admin-audit.js';
 import { httpsClient, type HttpClient } from './https-client.js';
+import { clientKey, clientKeys, registerKeys, revokeClientKey, topicRecipients, type ClientKeyInfo, type RegisteredClientKeys, type TopicRecipients } from './admin-keys.js';
+import type { ClientKeys } from '../payload/keys.js';
 
 export type { TopicDescription } from '../log/types.js';
 
@@ -288,5 +290,32 @@ export class Admin {
   /** Releases the kept-alive connections. */
   close(): void {
     this.#http.close();
+  }
+
+  // The key directory: clients' end-to-end keys (not the token issuer's keys above).
+
+  /** Registers this client's public keys for the authenticated principal, proving possession (see `registerKeys`). */
+  async registerClientKeys(keys: ClientKeys, principal?: string): Promise<RegisteredClientKeys> {
+    return registerKeys(this.#http, keys, principal);
+  }
+
+  /** Every registered client key, or one principal's: public, readable by any authenticated principal. */
+  async listClientKeys(filter: { principal?: string } = {}): Promise<ClientKeyInfo[]> {
+    return clientKeys(this.#http, filter);
+  }
+
+  /** One client key by id; SEALBUS_ERR_KEY_NOT_FOUND when unknown. */
+  async clientKey(keyId: string): Promise<ClientKeyInfo> {
+    return clientKey(this.#http, keyId);
+  }
+
+  /** Revokes a client key: your own, or anyone's with `manage-keys`. */
+  async revokeClientKey(keyId: string, reason?: string): Promise<{ key: ClientKeyInfo; revoked: boolean }> {
+    return revokeClientKey(this.#http, keyId, reason);
+  }
+
+  /** The encryption keys to seal `topic`'s batches to (`produce` on the topic). */
+  async topicRecipients(topic: string): Promise<TopicRecipients> {
+    return topicRecipients(this.#http, topic);
   }
 }

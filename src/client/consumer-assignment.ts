@@ -1,12 +1,15 @@
 import { SealbusError } from '../errors/index.js';
 import { decodeBatchHeader, verifyBatch } from '../log/record-batch.js';
 import type { RecordsFrame, StartPosition } from '../protocol/index.js';
+import type { OpenedRecords } from './consumer-decryption.js';
 import type { Session, SubscriptionListener } from './session.js';
 
 /** A received batch waiting for the application, with what it costs in credit. */
 export interface BufferedBatch {
   readonly assignment: ConsumerAssignment;
   readonly bytes: Buffer;
+  /** An end-to-end sealed batch once verified and opened (or found undecryptable). */
+  opened?: OpenedRecords;
 }
 
 export interface AssignmentHooks {

@@ -1,70 +1,22 @@
 import { SealbusError } from '../errors/index.js';
 import { decodeRecords, type LogRecord } from '../log/record-batch.js';
 import { topicNameProblem } from '../log/topic-name.js';
-import type { StartPosition } from '../protocol/index.js';
 import { DEFAULT_RETRY, asSealbusError, backoffDelay, type RetryOptions } from './backoff.js';
-import type { ConnectionOptions } from './connection-options.js';
+
+export type { Assignment, ConsumerOptions, StartAt } from './consumer-options.js';
 import { ConsumerAssignment, type BufferedBatch } from './consumer-assignment.js';
-import { GroupMember, type RebalanceListener, type TopicPartition } from './group-member.js';
+import { clientKey } from './admin-keys.js';
+import { ConsumerDecryption } from './consumer-decryption.js';
+import { toStartPosition, type Assignment, type ConsumerOptions, type StartAt } from './consumer-options.js';
+import { GroupMember, type TopicPartition } from './group-member.js';
+import { httpsClient } from './https-client.js';
 import { toConsumedRecord, type ConsumedRecord } from './records.js';
 import { SessionSource } from './session-source.js';
-import type { Transport } from './transport.js';
 import { transportFor } from './websocket-transport.js';
-
-/** Where an assignment starts: the oldest record held, the next one produced, an offset, or a time. */
-export type StartAt = 'earliest' | 'latest' | { readonly offset: number } | { readonly timestamp: number | Date };
-
-/** A topic partition to read. */
-export interface Assignment {
-  readonly topic: string;
-  readonly partition: number;
-  /** Default 'latest'. */
-  readonly start?: StartAt;
-}
-
-/** Options of `Consumer`; give `connection` (or, in tests, `transport`). */
-export interface ConsumerOptions {
-  readonly connection?: ConnectionOptions;
-  readonly transport?: Transport;
-  /** Bytes each partition may have received but not yet handed to the application (default 1 MiB). */
-  readonly windowBytes?: number;
-  /** Resubscription after a retriable failure (lost connection, broker restart). */
-  readonly retry?: Partial<RetryOptions>;
-  readonly requestTimeoutMs?: number;
-  readonly random?: () => number;
-  /**
-   * A consumer group to join: then call `subscribe(topics)` instead of `assign()`, and the broker
-   * spreads the topics' partitions over the group's members.
-   */
-  readonly group?: string;
-  /** How the group spreads partitions (default 'sticky': moves as few as possible on a rebalance). */
-  readonly strategy?: 'range' | 'sticky';
-  /** Without a heartbeat for this long the broker drops the member (default 30 s). */
-  readonly sessionTimeoutMs?: number;
-  /** Time allowed to release revoked partitions (default: the session timeout). */
-  readonly rebalanceTimeoutMs?: number;
-  /** Where a partition the group never committed starts (default 'latest'). */
-  readonly resetTo?: 'earliest' | 'latest';
-  /**
-   * Commit the offsets of processed records every `autoCommitIntervalMs` (default 5 s), on each
-   * rebalance and on close; false: no timer, but `commit()`, rebalances (the partitions that move) and
-   * `close()` still commit what the loop finished.
-   */
-  readonly autoCommit?: boolean;
-  readonly autoCommitIntervalMs?: number;
-  readonly onRebalance?: RebalanceListener;
-}
-
-function toStartPosition(start: StartAt | undefined): StartPosition {
-  if (start === undefined || start === 'latest') return { kind: 'latest' };
-  if (start === 'earliest') return { kind: 'earliest' };
-  if ('offset' in start) return { kind: 'offset', offset: start.offset };
-  return { kind: 'timestamp', timestamp: start.timestamp instanceof Date ? start.timestamp.getTime() : start.timestamp };
-}
 
 interface Current {
   readonly batch: BufferedBatch;
-  readonly records: LogRecord[];
+  readonly records: readonly LogRecord[];
   index: number;
 }
 
@@ -101,6 +53,9 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   #closed = false;
   #closedPromise: Promise<SealbusError | null>;
   #resolveClosed!: (error: SealbusError | null) => void;
+  readonly #decryption: ConsumerDecryption | null;
+  /** Sealed batches are opened one after another, so they stay in order. */
+  #opening: Promise<void> = Promise.resolve();
 
   constructor(options: ConsumerOptions) {
     const transport = options.transport ?? (options.connection === undefined ? null : transportFor(options.connection));
@@ -117,6 +72,14 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#resetTo = options.resetTo ?? 'latest';
     this.#member = options.group === undefined ? null : this.#groupMember(options, options.group);
+    this.#decryption = null;
+    if (options.decryption !== undefined) {
+      if (options.connection === undefined) {
+        throw new SealbusError('SEALBUS_ERR_CONFIG_INVALID', { file: 'consumer options', key: 'decryption', reason: 'needs connection (to look up signing keys)' });
+      }
+      const http = httpsClient(options.connection);
+      this.#decryption = new ConsumerDecryption(options.decryption, (keyId) => clientKey(http, keyId));
+    }
   }
 
   #groupMember(options: ConsumerOptions, group: string): GroupMember {
@@ -313,17 +276,23 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       if (this.#current === null) {
         const batch = this.#queue.shift();
         if (batch === undefined) return null;
-        this.#current = { batch, records: decodeRecords(batch.bytes), index: 0 };
+        this.#current = { batch, records: batch.opened?.records ?? decodeRecords(batch.bytes), index: 0 };
       }
       const current = this.#current;
-      const { assignment } = current.batch;
+      const { assignment, opened } = current.batch;
+      if (opened?.error != null && this.#decryption?.policy === 'skip') {
+        const last = current.records[current.records.length - 1];
+        if (last !== undefined) assignment.position = Math.max(assignment.position ?? 0, last.offset + 1);
+        this.#finish(current);
+        continue;
+      }
       while (current.index < current.records.length) {
         const record = current.records[current.index++]!;
         if (assignment.position !== null && record.offset < assignment.position) continue; // before the requested offset
         assignment.position = record.offset + 1;
         this.#inHand = { assignment, offset: record.offset };
         if (current.index === current.records.length) this.#finish(current);
-        return toConsumedRecord(assignment.topic, assignment.partition, record);
+        return toConsumedRecord(assignment.topic, assignment.partition, record, opened);
       }
       this.#finish(current);
     }
@@ -335,8 +304,23 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   }
 
   #deliver(batch: BufferedBatch): void {
-    this.#queue.push(batch);
-    this.#wake();
+    const decryption = this.#decryption;
+    if (decryption === null) {
+      this.#queue.push(batch);
+      this.#wake();
+      return;
+    }
+    this.#opening = this.#opening.then(async () => {
+      const records = decodeRecords(batch.bytes);
+      batch.opened = await decryption.open(batch.assignment.topic, records).catch((err: unknown) => ({ records, producer: null, error: asSealbusError(err) }));
+      if (batch.opened.error !== null && decryption.policy === 'throw') {
+        this.#shutdown(batch.opened.error);
+        void this.#sessions.close();
+        return;
+      }
+      this.#queue.push(batch);
+      this.#wake();
+    });
   }
 
   async #subscribe(assignment: ConsumerAssignment): Promise<void> {

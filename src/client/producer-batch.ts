@@ -35,8 +35,14 @@ export class ProducerBatch {
     return this.records.length;
   }
 
-  seal(): void {
-    this.encoded ??= encodeRecords(this.records.map((record) => record.input));
+  /**
+   * Encodes the records once, as every attempt sends them; `transform` seals them for an
+   * end-to-end encrypted topic. Set `encoded` back to null to encode anew (new recipients).
+   */
+  seal(transform?: (topic: string, records: readonly RecordInput[]) => readonly RecordInput[]): void {
+    if (this.encoded !== null) return;
+    const inputs = this.records.map((record) => record.input);
+    this.encoded = encodeRecords(transform === undefined ? inputs : transform(this.topic, inputs));
   }
 
   resolve(baseOffset: number, timestamp: number): void {

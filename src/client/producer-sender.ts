@@ -16,6 +16,10 @@ export interface SenderOptions {
   readonly deliveryTimeoutMs: number;
   readonly random: () => number;
   readonly clock: () => number;
+  /** Encodes (and, for an encrypted topic, seals) a batch that is not encoded yet. Throws to reject it. */
+  readonly seal: (batch: ProducerBatch) => void;
+  /** The broker refused a batch as sealed for stale recipients: resolves once they are fetched again. */
+  readonly recipientsChanged: (topic: string) => Promise<void>;
 }
 
 /**
@@ -119,6 +123,13 @@ export class ProducerSender {
   }
 
   #send(session: Session, pipeline: PartitionPipeline, batch: ProducerBatch): void {
+    try {
+      this.#options.seal(batch);
+    } catch (err) {
+      pipeline.failed(batch, false);
+      batch.reject(asSealbusError(err));
+      return;
+    }
     this.#inFlight++;
     const stamp: ProducerStamp | null =
       this.#producer === null ? null : { ...this.#producer, baseSequence: batch.sequence };
@@ -144,6 +155,7 @@ export class ProducerSender {
       return;
     }
     if (error.code === 'SEALBUS_ERR_PRODUCER_FENCED') this.#failAll(error);
+    if (error.code === 'SEALBUS_ERR_ENVELOPE_RECIPIENTS_STALE') this.#reseal(pipeline, batch);
     const now = this.#options.clock();
     const retriable =
       error.retriable &&
@@ -157,6 +169,20 @@ export class ProducerSender {
     }
     batch.attempts++;
     pipeline.retryAt = Math.max(pipeline.retryAt, now + backoffDelay(batch.attempts, this.#options.retry, this.#options.random));
+  }
+
+  /**
+   * Seals the batch anew for the topic's current recipients before its retry: the partition waits
+   * until they are fetched (or the fetch fails: then the retry seals with what is known).
+   */
+  #reseal(pipeline: PartitionPipeline, batch: ProducerBatch): void {
+    batch.encoded = null;
+    pipeline.retryAt = Number.POSITIVE_INFINITY;
+    const release = (): void => {
+      pipeline.retryAt = 0;
+      this.#pump();
+    };
+    this.#options.recipientsChanged(batch.topic).then(release, release);
   }
 
   #connectionFailed(error: SealbusError): void {

@@ -5,6 +5,9 @@ import { DEFAULT_FRAME_LIMITS, DEFAULT_SESSION_LIMITS } from '../protocol/index.
 import { DEFAULT_RETRY, asSealbusError, withRetries, type RetryOptions } from './backoff.js';
 import type { ConnectionOptions } from './connection-options.js';
 import type { PendingRecord, ProducerBatch } from './producer-batch.js';
+import { topicRecipients } from './admin-keys.js';
+import { httpsClient } from './https-client.js';
+import { ProducerEncryption, type ProducerEncryptionOptions } from './producer-encryption.js';
 import { ProducerSender } from './producer-sender.js';
 import { RecordAccumulator } from './record-accumulator.js';
 import { recordBodyBytes, toRecordInput, type ProducerRecord, type RecordMetadata } from './records.js';
@@ -38,6 +41,12 @@ export interface ProducerOptions {
   readonly requestTimeoutMs?: number;
   readonly random?: () => number;
   readonly clock?: () => number;
+  /**
+   * End-to-end encryption: the client's keys. Batches of topics that require encryption are then
+   * sealed to the topic's recipients and signed (docs/envelope.md); other topics stay plaintext.
+   * Needs `connection` (the recipients are fetched from the broker).
+   */
+  readonly encryption?: ProducerEncryptionOptions;
 }
 
 /** Room for the PRODUCE head (header, topic, stamp, counts) inside a frame. */
@@ -76,6 +85,7 @@ export class Producer {
   readonly #maxBatchBytes: number;
   #flushing = 0;
   #closed = false;
+  #encryption: ProducerEncryption | null = null;
 
   constructor(options: ProducerOptions) {
     const transport = options.transport ?? (options.connection === undefined ? null : transportFor(options.connection));
@@ -97,7 +107,16 @@ export class Producer {
       deliveryTimeoutMs: integerOption('deliveryTimeoutMs', options.deliveryTimeoutMs ?? 120_000, 1, Number.MAX_SAFE_INTEGER),
       random: this.#random,
       clock,
+      seal: (batch) => this.#seal(batch),
+      recipientsChanged: (topic) => this.#encryption?.refresh(topic) ?? Promise.resolve(),
     });
+    if (options.encryption !== undefined) {
+      if (options.connection === undefined) {
+        throw new SealbusError('SEALBUS_ERR_CONFIG_INVALID', { file: 'producer options', key: 'encryption', reason: 'needs connection (to fetch the recipients of topics)' });
+      }
+      const http = httpsClient(options.connection);
+      this.#encryption = new ProducerEncryption(options.encryption, (topic) => topicRecipients(http, topic));
+    }
     this.#accumulator = new RecordAccumulator(
       {
         lingerMs: integerOption('lingerMs', options.lingerMs ?? 5, 0, 2 ** 31 - 1),
@@ -167,6 +186,8 @@ export class Producer {
       async () => {
         const session = await this.#sessions.get();
         const reply = await session.request({ type: 'METADATA', topic });
+        // Whether the topic is sealed, and to whom, is known before its first batch closes.
+        await this.#encryption?.prepare(topic);
         return { partitions: reply.partitions, maxRecordBytes: reply.maxRecordBytes };
       },
       { retry: this.#retry, random: this.#random },
@@ -210,6 +231,18 @@ export class Producer {
   #batchClosed(batch: ProducerBatch): void {
     const metadata = this.#metadata.get(batch.topic);
     if (metadata !== undefined && !(metadata instanceof Promise)) this.#sticky.batchClosed(batch.topic, metadata.partitions, batch.partition);
+    try {
+      this.#seal(batch);
+    } catch (err) {
+      batch.reject(asSealbusError(err));
+      return;
+    }
     this.#sender.enqueue(batch);
+  }
+
+  /** Encodes a batch once; on an encrypted topic, sealed and signed for the topic's recipients. */
+  #seal(batch: ProducerBatch): void {
+    const encryption = this.#encryption;
+    batch.seal(encryption === null ? undefined : (topic, records) => encryption.seal(topic, records));
   }
 }

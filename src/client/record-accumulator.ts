@@ -10,7 +10,7 @@ export interface AccumulatorLimits {
 
 /**
  * Groups records into one open batch per topic partition and closes a batch when it is full or
- * has lingered `lingerMs`; `onClosed` then takes it (to send it). Records of a partition are
+ * has lingered `lingerMs`; `onClosed` then takes it (to seal and send it). Records of a partition are
  * batched in the order they were appended.
  */
 export class RecordAccumulator {
@@ -65,7 +65,6 @@ export class RecordAccumulator {
     if (open === undefined) return;
     this.#open.delete(key);
     if (open.timer !== null) clearTimeout(open.timer);
-    open.batch.seal();
     this.#onClosed(open.batch);
   }
 }

@@ -1,4 +1,5 @@
 import type { LogRecord, RecordHeader, RecordInput } from '../log/record-batch.js';
+import type { OpenedRecords, VerifiedProducer } from './consumer-decryption.js';
 
 /** Bytes as the SDK accepts them: a string is encoded as UTF-8. */
 export type BytesInput = Buffer | Uint8Array | string;
@@ -36,6 +37,10 @@ export interface ConsumedRecord {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
   readonly headers: readonly RecordHeader[];
+  /** End-to-end encrypted topics: the principal whose signing key signed the record's batch, verified. */
+  readonly producer?: VerifiedProducer;
+  /** Set (with `onUndecryptable: 'mark'`) when the batch did not verify or open; the value is still sealed. */
+  readonly undecryptable?: { readonly code: string; readonly message: string };
 }
 
 export function toBuffer(bytes: BytesInput | null | undefined): Buffer | null {
@@ -62,6 +67,8 @@ export function recordBodyBytes(record: RecordInput): number {
   return size;
 }
 
-export function toConsumedRecord(topic: string, partition: number, record: LogRecord): ConsumedRecord {
-  return { topic, partition, ...record };
+export function toConsumedRecord(topic: string, partition: number, record: LogRecord, opened?: OpenedRecords): ConsumedRecord {
+  if (opened === undefined) return { topic, partition, ...record };
+  if (opened.error !== null) return { topic, partition, ...record, undecryptable: { code: opened.error.code, message: opened.error.message } };
+  return opened.producer === null ? { topic, partition, ...record } : { topic, partition, ...record, producer: opened.producer };
 }

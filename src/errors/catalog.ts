@@ -2,6 +2,7 @@ import { authErrors } from './codes-auth.js';
 import { generalErrors } from './codes-general.js';
 import { groupErrors } from './codes-groups.js';
 import { logErrors } from './codes-log.js';
+import { payloadErrors } from './codes-payload.js';
 import { policyErrors } from './codes-policy.js';
 import { protocolErrors } from './codes-protocol.js';
 import type { ErrorSpec } from './error-spec.js';
@@ -18,6 +19,7 @@ export const catalog = {
   ...protocolErrors,
   ...policyErrors,
   ...groupErrors,
+  ...payloadErrors,
 } as const;
 
 export type ErrorCode = keyof typeof catalog;

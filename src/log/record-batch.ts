@@ -271,26 +271,38 @@ export function verifyBatch(batch: Buffer): boolean {
 export function decodeRecords(batch: Buffer): LogRecord[] {
   const header = decodeBatchHeader(batch);
   if (header === null) throw invalid('batch shorter than its header');
-  const records = new Array<LogRecord>(header.recordCount);
-  let pos = BATCH_HEADER_BYTES;
-  for (let i = 0; i < header.recordCount; i++) {
-    const length = batch.readUInt32LE(pos);
+  return decodeSection(batch, BATCH_HEADER_BYTES, header.recordCount, header.baseOffset, header.timestamp);
+}
+
+/**
+ * Decodes a records section as a client sent it (no batch header, so no offsets or timestamp yet:
+ * both are 0). Call `validateRecords` on it first: this walks lengths without checking them.
+ */
+export function decodeRecordSection(records: EncodedRecords): LogRecord[] {
+  return decodeSection(records.bytes, 0, records.count, 0, 0);
+}
+
+function decodeSection(buf: Buffer, start: number, count: number, baseOffset: number, timestamp: number): LogRecord[] {
+  const records = new Array<LogRecord>(count);
+  let pos = start;
+  for (let i = 0; i < count; i++) {
+    const length = buf.readUInt32LE(pos);
     const end = pos + 4 + length;
     let at = pos + 5;
-    const [key, afterKey] = readBytes(batch, at);
-    const [value, afterValue] = readBytes(batch, afterKey);
+    const [key, afterKey] = readBytes(buf, at);
+    const [value, afterValue] = readBytes(buf, afterKey);
     at = afterValue;
-    const headerCount = batch.readUInt16LE(at);
+    const headerCount = buf.readUInt16LE(at);
     at += 2;
     const headers: RecordHeader[] = [];
     for (let h = 0; h < headerCount; h++) {
-      const nameLength = batch.readUInt16LE(at);
-      const name = batch.toString('utf8', at + 2, at + 2 + nameLength);
-      const [headerValue, next] = readBytes(batch, at + 2 + nameLength);
+      const nameLength = buf.readUInt16LE(at);
+      const name = buf.toString('utf8', at + 2, at + 2 + nameLength);
+      const [headerValue, next] = readBytes(buf, at + 2 + nameLength);
       headers.push({ name, value: headerValue });
       at = next;
     }
-    records[i] = { offset: header.baseOffset + i, timestamp: header.timestamp, key, value, headers };
+    records[i] = { offset: baseOffset + i, timestamp, key, value, headers };
     pos = end;
   }
   return records;

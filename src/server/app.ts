@@ -19,6 +19,7 @@ import { registerGroupRoutes } from './routes/groups.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerAuditRoutes, type AuditRouteDeps } from './routes/audit.js';
+import { registerKeyRoutes, type KeyRouteDeps } from './routes/keys.js';
 import { registerMetricsRoute, type BrokerMetrics } from './metrics.js';
 import { registerTopicRoutes } from './routes/topics.js';
 import { SessionRegistry } from './ws/registry.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   readonly tokens?: TokenAdmin;
   /** The audit log's query, export and keys routes; without it they are not served. */
   readonly audit?: AuditRouteDeps;
+  /** The key directory's routes (end-to-end encryption); without it they are not served. */
+  readonly keys?: Omit<KeyRouteDeps, 'broker'>;
   /** Prometheus metrics at /metrics; without it the route is not served. */
   readonly metrics?: BrokerMetrics;
 }
@@ -132,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   if (deps.policy !== undefined) registerPolicyRoutes(app, deps.broker, deps.policy);
   if (deps.tokens !== undefined) registerTokenRoutes(app, deps.tokens);
   if (deps.audit !== undefined) registerAuditRoutes(app, deps.audit);
+  if (deps.keys !== undefined) registerKeyRoutes(app, { ...deps.keys, broker: deps.broker });
   if (deps.metrics !== undefined) registerMetricsRoute(app, deps.metrics);
   registerRecordRoutes(app, deps.broker, deps.limits);
   registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });

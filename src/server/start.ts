@@ -22,6 +22,7 @@ import { PolicyEngine, coverageOfAll, loadPolicyDir, watchPolicyDir } from '../p
 import { CLOSE_CODES } from '../protocol/index.js';
 import { buildApp } from './app.js';
 import { openBrokerAudit, type BrokerAudit } from './broker-audit.js';
+import { openEndToEnd, type EndToEnd } from './end-to-end.js';
 import { BrokerMetrics } from './metrics.js';
 import type { RequestAuthenticator } from './context.js';
 
@@ -84,6 +85,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   let stopKeyWatch = (): void => {};
   let revocationLog: RevocationLog | undefined;
   let audit: BrokerAudit | undefined;
+  let endToEnd: EndToEnd | undefined;
   const metrics = new BrokerMetrics();
   try {
     material = await loadTlsMaterial({
@@ -114,11 +116,20 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     const mapping: IdentityMapping = { from: config.auth.identity.from };
     const { authenticator, verifier } = createRequestAuthenticator(config, material, mapping, issuer, revocations, clock);
     const policyAuthorizer = new PolicyAuthorizer(policy);
-    const broker = new Broker({
+    endToEnd = await openEndToEnd({
+      store,
+      policy,
+      audit: trail,
+      clock,
+      authorize: (actor, action, resource) => broker.authorize(actor, action, resource),
+      onError: (err) => app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'key directory'),
+    });
+    const broker: Broker = new Broker({
       store,
       topicDefaults: { partitions: defaults.partitions },
       authorizer: options.authorizer ?? policyAuthorizer,
       audit: trail,
+      envelopes: endToEnd.guard,
       limits: {
         maxRecordsPerBatch: config.limits.maxRecordsPerBatch,
         maxBatchBytes: config.limits.maxFrameBytes,
@@ -167,6 +178,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       policy: () => policy.policy,
       tokens,
       metrics,
+      keys: endToEnd.routes,
       audit: { broker, store, source: audit.source, publicKeys: () => [audit!.signer.publicJwk()] },
       readiness: () => {
         const writable = audit!.log.available;
@@ -231,6 +243,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       data: { brokerId: config.audit.brokerId, url: `https://${host}:${port}`, policyVersion: policy.policy.version, recoveryProblems: recovery.problems.length },
     });
     const brokerAudit = audit;
+    const e2e = endToEnd;
     return {
       url: `https://${host}:${port}`,
       port,
@@ -249,6 +262,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         await stopPolicyWatch();
         await running.close();
         broker.close();
+        e2e.directory.close();
         await brokerAudit.close();
         await store.close();
       },
@@ -259,6 +273,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     stopWatching();
     await stopPolicyWatch();
     await app?.close();
+    endToEnd?.directory.close();
     await audit?.close();
     await store.close();
     throw err;

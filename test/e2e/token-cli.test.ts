@@ -94,7 +94,7 @@ describe('sealbus token and sealbus keys', () => {
     expect(rotated.code).toBe(0);
     const { kid, retiring } = JSON.parse(rotated.stdout);
     expect(retiring).toBe(decodeProtectedHeader(localToken).kid);
-    const listed = await runCli(['keys', 'list'], env);
+    const listed = await runCli(['keys', 'list', '--issuer'], env);
     expect(listed.stdout).toMatch(new RegExp(`${kid}\\s+active`));
     expect(listed.stdout).toMatch(new RegExp(`${retiring}\\s+previous`));
 

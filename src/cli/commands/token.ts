@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, flattenedVerify, type JSONWebKeySet } from 'jose';
 import { LocalIssuer, certificateThumbprint } from '../../auth/index.js';
 import { PRIVATE_MODE, fileExists, writeNewFile } from '../../auth/private-files.js';
@@ -8,18 +8,12 @@ import { loadConfigFile } from '../../config/index.js';
 import { SealbusError } from '../../errors/index.js';
 import { printJson, withAdmin } from '../admin-client.js';
 import { withConnectionOptions, type ConnectionFlags } from '../connection.js';
-import { parseDuration, parseTime } from '../options.js';
+import { parseDuration, parseList, parseTime } from '../options.js';
 
 const MAX_TOKEN_FILE_BYTES = 16_384;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-function parseList(value: string, previous: string[]): string[] {
-  const items = value.split(',').map((item) => item.trim());
-  if (items.some((item) => item === '')) throw new InvalidArgumentError('expected a comma-separated list without empty items');
-  return [...previous, ...items];
 }
 
 async function readBounded(file: string, what: string): Promise<string> {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../../broker/index.js';
+import type { CreateTopicInput } from '../../broker/broker.js';
 import type { TopicDescription } from '../../log/index.js';
 import { principalOf } from '../context.js';
 import { topicParams } from './params.js';
@@ -15,6 +16,8 @@ const createBody = {
     retentionBytes: { type: ['integer', 'null'], minimum: 1 },
     maxRecordBytes: { type: 'integer', minimum: 1 },
     segmentBytes: { type: 'integer', minimum: 1 },
+    encryption: { enum: ['none', 'required'] },
+    recipients: { type: 'array', minItems: 1, maxItems: 256, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 256 } },
   },
 } as const;
 
@@ -29,7 +32,7 @@ export function registerTopicRoutes(app: FastifyInstance, broker: Broker): void 
     return { topics: topics.map(topicJson) };
   });
 
-  app.post<{ Body: { name: string; partitions?: number; retentionMs?: number | null; retentionBytes?: number | null; maxRecordBytes?: number; segmentBytes?: number } }>(
+  app.post<{ Body: CreateTopicInput }>(
     '/v1/topics',
     { schema: { body: createBody } },
     async (request, reply) => {

@@ -1,0 +1,97 @@
+/**
+ * The consumer's side of end-to-end encryption: a batch that carries an envelope is verified
+ * against its producer's signing key (looked up in the broker's key directory and cached), then
+ * opened with the client's own encryption keys. Each record then says which principal produced it.
+ * A batch that cannot be verified or opened is handled as the application chose: `throw` ends the
+ * iteration with the error, `skip` drops the batch, `mark` delivers its records with `undecryptable`
+ * set and their values left sealed.
+ */
+import { SealbusError, isSealbusError } from '../errors/index.js';
+import type { LogRecord } from '../log/record-batch.js';
+import { openRecords, readEnvelope, type ClientKeys } from '../payload/index.js';
+import type { ClientKeyInfo } from './admin-keys.js';
+
+export type UndecryptablePolicy = 'throw' | 'skip' | 'mark';
+
+export interface ConsumerDecryptionOptions {
+  /** The client's key pairs: the current encryption key and the previous ones (see `readKeyFile`). */
+  readonly keys: Pick<ClientKeys, 'encryption' | 'previousEncryption'>;
+  /** What to do with a batch that does not verify or open (default `throw`). */
+  readonly onUndecryptable?: UndecryptablePolicy;
+}
+
+/** Who produced a record, as its verified signature proves. */
+export interface VerifiedProducer {
+  readonly principal: string;
+  readonly keyId: string;
+}
+
+export interface OpenedRecords {
+  readonly records: readonly LogRecord[];
+  /** null for a plaintext batch. */
+  readonly producer: VerifiedProducer | null;
+  /** Set when the batch did not verify or open (policy `mark` or `skip`). */
+  readonly error: SealbusError | null;
+}
+
+const MAX_CACHED_SIGNERS = 10_000;
+
+export class ConsumerDecryption {
+  readonly #keys: Pick<ClientKeys, 'encryption' | 'previousEncryption'>;
+  readonly policy: UndecryptablePolicy;
+  readonly #lookup: (keyId: string) => Promise<ClientKeyInfo>;
+  /** Signing keys by id: a key id names one public key forever, so entries never go stale (status aside). */
+  readonly #signers = new Map<string, Promise<ClientKeyInfo | null>>();
+
+  constructor(options: ConsumerDecryptionOptions, lookup: (keyId: string) => Promise<ClientKeyInfo>) {
+    this.#keys = options.keys;
+    this.policy = options.onUndecryptable ?? 'throw';
+    this.#lookup = lookup;
+  }
+
+  /**
+   * Verifies and opens one stored batch of `topic`. Plaintext batches come back unchanged.
+   * Failures are returned (not thrown) so the caller applies the policy; lookups failing for other
+   * reasons (the broker unreachable) are thrown, to be retried.
+   */
+  async open(topic: string, records: readonly LogRecord[]): Promise<OpenedRecords> {
+    let signerKeyId: string;
+    try {
+      const header = readEnvelope(records);
+      if (header === null) return { records, producer: null, error: null };
+      signerKeyId = header.signerKeyId;
+    } catch (err) {
+      if (isSealbusError(err)) return { records, producer: null, error: err };
+      throw err;
+    }
+    const signer = await this.#signer(signerKeyId);
+    try {
+      if (signer === null) throw new SealbusError('SEALBUS_ERR_ENVELOPE_UNKNOWN_SIGNER', { keyId: signerKeyId });
+      // A revoked signing key may have been used by whoever stole it, at any time: nothing it signed is proof.
+      if (signer.status === 'revoked') throw new SealbusError('SEALBUS_ERR_ENVELOPE_SIGNATURE_INVALID', { reason: `signing key ${signerKeyId} was revoked` });
+      const publicKey = new Uint8Array(Buffer.from(signer.publicKey, 'base64url'));
+      const opened = openRecords(records, { topic, keys: this.#keys, signingKey: (keyId) => (keyId === signerKeyId ? publicKey : null) });
+      return { records: opened.records, producer: { principal: signer.principal, keyId: signerKeyId }, error: null };
+    } catch (err) {
+      if (isSealbusError(err)) return { records, producer: null, error: err };
+      throw err;
+    }
+  }
+
+  #signer(keyId: string): Promise<ClientKeyInfo | null> {
+    let found = this.#signers.get(keyId);
+    if (found === undefined) {
+      if (this.#signers.size >= MAX_CACHED_SIGNERS) this.#signers.clear();
+      found = this.#lookup(keyId).then(
+        (key) => (key.kind === 'signing' ? key : null),
+        (err: unknown) => {
+          if (isSealbusError(err, 'SEALBUS_ERR_KEY_NOT_FOUND')) return null;
+          this.#signers.delete(keyId); // not an answer: ask again next time
+          throw err;
+        },
+      );
+      this.#signers.set(keyId, found);
+    }
+    return found;
+  }
+}
