@@ -33,6 +33,20 @@ export {
   type Pem,
 } from './connection-options.js';
 export { Consumer, type Assignment, type ConsumerOptions, type StartAt } from './consumer.js';
+export type { ConsumerDecryptionOptions, UndecryptablePolicy, VerifiedProducer } from './consumer-decryption.js';
+export type { ProducerEncryptionOptions } from './producer-encryption.js';
+export type { ClientKeyInfo, ClientKeyStatus, RegisteredClientKeys, TopicRecipients } from './admin-keys.js';
+export {
+  generateClientKeys,
+  keyIdOf,
+  publicKeysOf,
+  readKeyFile,
+  rotateEncryptionKey,
+  writeKeyFile,
+  type ClientKeys,
+  type EncryptionKeyPair,
+  type SigningKeyPair,
+} from '../payload/keys.js';
 export type { RebalanceListener, TopicPartition } from './group-member.js';
 export { Producer, type ProducerOptions } from './producer.js';
 export type { BytesInput, ConsumedRecord, ProducerRecord, RecordMetadata } from './records.js';

@@ -2,7 +2,8 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_EVENT_TYPES, exportAuditLog, verifyAuditLog } from '../../src/audit/index.js';
-import { Consumer, Producer, type ConnectionOptions } from '../../src/client/index.js';
+import { Admin, Consumer, Producer, type ConnectionOptions } from '../../src/client/index.js';
+import { generateClientKeys } from '../../src/payload/index.js';
 import type { LogStore } from '../../src/log/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { adminPolicy } from '../helpers/policies.js';
@@ -78,6 +79,13 @@ describe('the audit log records every kind of event when its action happens', ()
     expect((await t.request('POST', '/v1/admin/tokens/revoke', { body: { jti: issued.body.jti, reason: 'test' } })).status).toBe(200);
     expect((await t.request('POST', '/v1/admin/keys/rotate', { body: { overlapSec: 60 } })).status).toBe(200);
 
+    // End-to-end keys: registered, then revoked.
+    const keys = generateClientKeys();
+    const keyAdmin = new Admin({ connection });
+    const registeredKeys = await keyAdmin.registerClientKeys(keys);
+    await keyAdmin.revokeClientKey(registeredKeys.signing.keyId, 'test');
+    keyAdmin.close();
+
     // Policy reloads: one applied, one refused.
     const policyFile = join(t.policyDir!, 'admin.yaml');
     const policy = await readFile(policyFile, 'utf8');
@@ -116,6 +124,8 @@ describe('the audit log records every kind of event when its action happens', ()
     expect(count(events, 'sealbus.token.revoke', (d) => d.tokenId === issued.body.jti)).toBe(1);
     expect(count(events, 'sealbus.keys.rotate', admin)).toBe(1);
     expect(count(events, 'sealbus.policy.reload')).toBe(3);
+    expect(count(events, 'sealbus.keys.register', (d) => admin(d) && d.keyId === registeredKeys.signing.keyId)).toBe(1);
+    expect(count(events, 'sealbus.keys.revoke', (d) => admin(d) && d.keyId === registeredKeys.signing.keyId)).toBe(1);
 
     // Every kind of event the log knows was written.
     const seen = new Set(events.map((e) => e['type']));

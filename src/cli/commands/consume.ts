@@ -1,8 +1,16 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { SealbusError } from '../../errors/index.js';
 import { Admin, Consumer, type ConnectionOptions, type ConsumedRecord, type StartAt } from '../../client/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection.js';
+import type { UndecryptablePolicy } from '../../client/consumer-decryption.js';
+import { readKeyFile } from '../../payload/index.js';
 import { parseCount } from '../options.js';
+
+function parseUndecryptable(value: string): UndecryptablePolicy {
+  if (value === 'fail') return 'throw';
+  if (value === 'skip' || value === 'mark') return value;
+  throw new InvalidArgumentError('must be fail, skip or mark');
+}
 
 function text(bytes: Buffer | null): { text: string | null } | { base64: string } {
   if (bytes === null) return { text: null };
@@ -24,6 +32,8 @@ export function recordLine(record: ConsumedRecord): string {
     ...('text' in key ? { key: key.text } : { keyBase64: key.base64 }),
     ...('text' in value ? { value: value.text } : { valueBase64: value.base64 }),
     headers,
+    ...(record.producer !== undefined && { producer: record.producer.principal, producerKeyId: record.producer.keyId }),
+    ...(record.undecryptable !== undefined && { undecryptable: record.undecryptable.code }),
   });
 }
 
@@ -48,13 +58,26 @@ export function register(program: Command): void {
       .option('--offset <n>', 'start at this offset (with --partition)', parseCount)
       .option('--max <n>', 'stop after this many records', parseCount)
       .option('--group <group>', 'join this consumer group: the broker assigns partitions, offsets are committed as records are printed')
-      .option('--json', 'one JSON object per line: topic, partition, offset, key, value'),
+      .option('--json', 'one JSON object per line: topic, partition, offset, key, value (and the verified producer of encrypted records)')
+      .option('--keys <file>', 'your end-to-end key file (sealbus keys generate): verify and open encrypted records')
+      .option('--undecryptable <policy>', 'with --keys, a batch that does not verify or open: fail (default), skip, or mark (printed sealed, with --json)', parseUndecryptable),
   ).action(
     async (
       topic: string,
-      options: ConnectionFlags & { partition?: number; fromBeginning?: boolean; offset?: number; max?: number; json?: boolean; group?: string },
+      options: ConnectionFlags & {
+        partition?: number;
+        fromBeginning?: boolean;
+        offset?: number;
+        max?: number;
+        json?: boolean;
+        group?: string;
+        keys?: string;
+        undecryptable?: UndecryptablePolicy;
+      },
     ) => {
       const connection = connectionFrom(options);
+      const keys = options.keys === undefined ? undefined : await readKeyFile(options.keys);
+      const decryption = keys === undefined ? {} : { decryption: { keys, onUndecryptable: options.undecryptable ?? 'throw' } };
       let consumer: Consumer;
       if (options.group !== undefined) {
         if (options.partition !== undefined || options.offset !== undefined) {
@@ -63,12 +86,12 @@ export function register(program: Command): void {
           });
         }
         // A partition the group never committed starts at the beginning with --from-beginning.
-        consumer = new Consumer({ connection, group: options.group, resetTo: options.fromBeginning === true ? 'earliest' : 'latest', autoCommitIntervalMs: 1_000 });
+        consumer = new Consumer({ connection, ...decryption, group: options.group, resetTo: options.fromBeginning === true ? 'earliest' : 'latest', autoCommitIntervalMs: 1_000 });
         consumer.subscribe([topic]);
       } else {
         const start: StartAt = options.offset !== undefined ? { offset: options.offset } : options.fromBeginning === true ? 'earliest' : 'latest';
         const partitions = options.partition !== undefined ? [options.partition] : await partitionsOf(connection, topic);
-        consumer = new Consumer({ connection });
+        consumer = new Consumer({ connection, ...decryption });
         consumer.assign(partitions.map((partition) => ({ topic, partition, start })));
       }
       const stop = (): void => void consumer.close();

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Producer, type RecordMetadata } from '../../client/index.js';
 import { connectionFrom, withConnectionOptions, type ConnectionFlags } from '../connection.js';
+import { readKeyFile } from '../../payload/index.js';
 import { parseCount } from '../options.js';
 
 /**
@@ -15,9 +16,11 @@ export function register(program: Command): void {
       .description('produce one record per stdin line')
       .option('--key <key>', 'record key (records with one key share a partition)')
       .option('--partition <p>', 'partition, instead of choosing by key', parseCount)
-      .option('--json', 'print {topic, partition, offset} per record'),
-  ).action(async (topic: string, options: ConnectionFlags & { key?: string; partition?: number; json?: boolean }) => {
-    const producer = new Producer({ connection: connectionFrom(options) });
+      .option('--json', 'print {topic, partition, offset} per record')
+      .option('--keys <file>', 'your end-to-end key file (sealbus keys generate): seal and sign for topics that require encryption'),
+  ).action(async (topic: string, options: ConnectionFlags & { key?: string; partition?: number; json?: boolean; keys?: string }) => {
+    const keys = options.keys === undefined ? undefined : await readKeyFile(options.keys);
+    const producer = new Producer({ connection: connectionFrom(options), ...(keys !== undefined && { encryption: { keys } }) });
     const pending: Promise<RecordMetadata>[] = [];
     try {
       const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
