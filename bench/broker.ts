@@ -6,14 +6,14 @@
  * consumption of a killed member's partitions takes to resume on the others.
  * Usage: npm run bench:broker [-- --records 200000 --runs 3 --rate 5000 --only produce|latency|group]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Admin, Consumer, Producer, type ConnectionOptions } from '../src/client/index.js';
+import { median, startDevBroker } from './dev-broker.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,45 +32,8 @@ const SECONDS = Number(args.seconds);
 const PARTITIONS = Number(args.partitions);
 const VALUE = Buffer.alloc(1024, 'x');
 
-function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function startDevBroker(dir: string): Promise<{ child: ChildProcess; connection: ConnectionOptions }> {
-  const bin = fileURLToPath(new URL('../bin/sealbus.js', import.meta.url));
-  // BENCH_BROKER_NODE_ARGS (e.g. "--cpu-prof") profiles the broker process.
-  const nodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...nodeArgs, bin, 'dev', '--data', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Ctrl-C stops the broker')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
-  });
-  const env = Object.fromEntries(
-    readFileSync(join(dir, 'admin.env'), 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('='))
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-  );
-  return {
-    child,
-    connection: {
-      url: env.SEALBUS_URL!,
-      ca: readFileSync(env.SEALBUS_CA!),
-      cert: readFileSync(env.SEALBUS_CERT!),
-      key: readFileSync(env.SEALBUS_KEY!),
-      token: env.SEALBUS_TOKEN!,
-    },
-  };
 }
 
 async function produceRun(connection: ConnectionOptions, topic: string): Promise<number> {
