@@ -26,6 +26,18 @@ rules:
     actions: [consume, describe]
 `;
 
+const PAY_POLICY = `
+version: 1
+rules:
+  - id: pay-only-sealed
+    effect: deny
+    principals: [{any: true}]
+    resources: [{topic: secret.pay}]
+    actions: [produce]
+    conditions:
+      encrypted: false
+`;
+
 type Client = ClientCredentials & { token: string };
 
 function connectionOf(t: TestBroker, client: Client): ConnectionOptions {
@@ -81,11 +93,11 @@ describe('end-to-end encryption through the broker', () => {
   let carolKeys: ClientKeys;
 
   beforeAll(async () => {
-    t = await startTestBroker({ policies: { 'admin.yaml': adminPolicy(), 'secret.yaml': readers(['bob', 'carol']) } });
+    t = await startTestBroker({ policies: { 'admin.yaml': adminPolicy(), 'secret.yaml': readers(['bob', 'carol']), 'pay.yaml': PAY_POLICY } });
     [alice, bob, carol, mallory] = (await Promise.all(['alice', 'bob', 'carol', 'mallory'].map((name) => t.client(name)))) as [Client, Client, Client, Client];
     [aliceKeys, bobKeys, carolKeys] = await Promise.all([registered(t, alice), registered(t, bob), registered(t, carol)]);
     await registered(t, mallory);
-    for (const name of ['secret.orders', 'secret.other', 'secret.rotation']) {
+    for (const name of ['secret.orders', 'secret.other', 'secret.rotation', 'secret.pay']) {
       expect((await t.request('POST', '/v1/topics', { body: { name, partitions: 1, encryption: 'required' } })).status).toBe(201);
     }
   });
@@ -113,6 +125,14 @@ describe('end-to-end encryption through the broker', () => {
     const producer = new Producer({ connection: connectionOf(t, alice), retry: { maxAttempts: 1 } });
     await expect(producer.send({ topic: 'secret.orders', value: 'plain' })).rejects.toMatchObject({ code: 'SEALBUS_ERR_ENVELOPE_REQUIRED' });
     await producer.close();
+  });
+
+  it('the policy condition `encrypted` now sees what the broker verified: a sealed batch passes, plaintext is denied by the rule', async () => {
+    const producer = new Producer({ connection: connectionOf(t, alice), encryption: { keys: aliceKeys }, lingerMs: 0 });
+    expect((await producer.send({ topic: 'secret.pay', value: 'card 4111' })).offset).toBe(0);
+    await producer.close();
+    const plain = await t.request('POST', '/v1/topics/secret.pay/records', { credentials: alice, body: { records: [{ value: 'card 4111' }] } });
+    expect(plain.body).toMatchObject({ code: 'SEALBUS_ERR_FORBIDDEN', details: { rule: 'pay-only-sealed' } });
   });
 
   describe('from the attacker side, over a raw session', () => {

@@ -125,7 +125,8 @@ export function registerKeyRoutes(app: FastifyInstance, deps: KeyRouteDeps): voi
     const topic = request.params.topic;
     const problem = topicNameProblem(topic);
     if (problem !== null) throw new SealbusError('SEALBUS_ERR_TOPIC_NAME_INVALID', { reason: problem }, { details: { reason: problem } });
-    deps.broker.authorize(actor, 'produce', { kind: 'topic', name: topic });
+    // Recipients serve to produce sealed batches: judged as an encrypted produce.
+    deps.broker.authorize(actor, 'produce', { kind: 'topic', name: topic }, { encrypted: true });
     // SEALBUS_ERR_TOPIC_NOT_FOUND for a topic that does not exist (asked only once authorized).
     const settings = topicEncryption(deps.broker.store.topicConfig(topic));
     const explicit = deps.explicitRecipients === undefined ? settings.recipients : await deps.explicitRecipients(topic);
