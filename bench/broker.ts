@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Admin, Consumer, Producer, type ConnectionOptions } from '../src/client/index.js';
-import { median, startDevBroker } from './dev-broker.js';
+import { consumeAll, median, produceAll, startDevBroker } from './dev-broker.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,35 +34,6 @@ const VALUE = Buffer.alloc(1024, 'x');
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function produceRun(connection: ConnectionOptions, topic: string): Promise<number> {
-  const producer = new Producer({ connection, lingerMs: 2 });
-  const started = performance.now();
-  const window = Number(process.env.BENCH_WINDOW ?? 20_000); // records outstanding at once: bounded like a real application
-  const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    pending.push(producer.send({ topic, value: VALUE }));
-    if (pending.length >= window) await Promise.all(pending.splice(0, window / 2));
-  }
-  await Promise.all(pending);
-  const seconds = (performance.now() - started) / 1000;
-  await producer.close();
-  return RECORDS / seconds;
-}
-
-async function consumeRun(connection: ConnectionOptions, topic: string, expected: number): Promise<number> {
-  const consumer = new Consumer({ connection, windowBytes: 4 * 1024 * 1024 });
-  consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, start: 'earliest' as const })));
-  const started = performance.now();
-  let seen = 0;
-  for await (const record of consumer) {
-    void record;
-    if (++seen >= expected) break;
-  }
-  const seconds = (performance.now() - started) / 1000;
-  await consumer.close();
-  return expected / seconds;
 }
 
 async function latencyRun(connection: ConnectionOptions, topic: string): Promise<{ p50: number; p99: number; p999: number }> {
@@ -179,8 +150,8 @@ async function main(): Promise<void> {
     for (let run = 0; run < (args.only === 'latency' || args.only === 'group' ? 0 : RUNS); run++) {
       const topic = `bench.run${run}`;
       await admin.createTopic({ name: topic, partitions: PARTITIONS });
-      produce.push(await produceRun(connection, topic));
-      consume.push(args.only === 'produce' ? 0 : await consumeRun(connection, topic, RECORDS));
+      produce.push(await produceAll(connection, topic, RECORDS, VALUE));
+      consume.push(args.only === 'produce' ? 0 : await consumeAll(connection, topic, PARTITIONS, RECORDS));
       process.stdout.write(`run ${run + 1}/${RUNS}: produce ${Math.round(produce[run]!)} rec/s, consume ${Math.round(consume[run]!)} rec/s\n`);
     }
     const loaded = args.only === 'produce' || args.only === 'latency' || args.only === 'group' ? null : await latencyRun(connection, 'bench.latency');
@@ -189,7 +160,7 @@ async function main(): Promise<void> {
     for (let run = 0; run < (args.only === '' || args.only === 'group' ? RUNS : 0); run++) {
       const topic = `bench.group${run}`;
       await admin.createTopic({ name: topic, partitions: 8 });
-      await produceRun(connection, topic);
+      await produceAll(connection, topic, RECORDS, VALUE);
       grouped.push(await groupRun(connection, topic, RECORDS));
       await admin.createTopic({ name: `${topic}.failover`, partitions: 8 });
       failover.push(await failoverRun(connection, `${topic}.failover`));

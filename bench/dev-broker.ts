@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConnectionOptions } from '../src/client/index.js';
+import { Consumer, Producer, type ClientKeys, type ConnectionOptions } from '../src/client/index.js';
 
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -43,4 +43,38 @@ export async function startDevBroker(dir: string): Promise<{ child: ChildProcess
       token: env.SEALBUS_TOKEN!,
     },
   };
+}
+
+/**
+ * Produces `count` copies of `value` as fast as acks allow, with a bounded number outstanding (as a
+ * real application would); with `keys`, sealed and signed for an encrypted topic. Returns records/s.
+ */
+export async function produceAll(connection: ConnectionOptions, topic: string, count: number, value: Buffer, keys?: ClientKeys): Promise<number> {
+  const producer = new Producer({ connection, lingerMs: 2, ...(keys !== undefined && { encryption: { keys } }) });
+  const started = performance.now();
+  const window = Number(process.env.BENCH_WINDOW ?? 20_000);
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    pending.push(producer.send({ topic, value }));
+    if (pending.length >= window) await Promise.all(pending.splice(0, window / 2));
+  }
+  await Promise.all(pending);
+  const rate = count / ((performance.now() - started) / 1000);
+  await producer.close();
+  return rate;
+}
+
+/** Consumes `count` records from every partition's start; with `keys`, verified and opened. Returns records/s. */
+export async function consumeAll(connection: ConnectionOptions, topic: string, partitions: number, count: number, keys?: ClientKeys): Promise<number> {
+  const consumer = new Consumer({ connection, windowBytes: 4 * 1024 * 1024, ...(keys !== undefined && { decryption: { keys } }) });
+  consumer.assign(Array.from({ length: partitions }, (_, partition) => ({ topic, partition, start: 'earliest' as const })));
+  const started = performance.now();
+  let seen = 0;
+  for await (const record of consumer) {
+    if (keys !== undefined && record.producer === undefined) throw new Error('an encrypted record came without a verified producer');
+    if (++seen >= count) break;
+  }
+  const rate = count / ((performance.now() - started) / 1000);
+  await consumer.close();
+  return rate;
 }

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import nacl from 'tweetnacl';
-import { Admin, Consumer, Producer, generateClientKeys, type ClientKeys, type ConnectionOptions } from '../src/client/index.js';
-import { median, startDevBroker } from './dev-broker.js';
+import { Admin, generateClientKeys } from '../src/client/index.js';
+import { consumeAll, median, produceAll, startDevBroker } from './dev-broker.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,34 +27,6 @@ const RECORDS = Number(args.records);
 const RUNS = Number(args.runs);
 const PARTITIONS = Number(args.partitions);
 const VALUE = Buffer.alloc(1024, 'x');
-
-async function produce(connection: ConnectionOptions, topic: string, keys: ClientKeys | null): Promise<number> {
-  const producer = new Producer({ connection, lingerMs: 2, ...(keys !== null && { encryption: { keys } }) });
-  const started = performance.now();
-  const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < RECORDS; i++) {
-    pending.push(producer.send({ topic, value: VALUE }));
-    if (pending.length >= 20_000) await Promise.all(pending.splice(0, 10_000));
-  }
-  await Promise.all(pending);
-  const rate = RECORDS / ((performance.now() - started) / 1000);
-  await producer.close();
-  return rate;
-}
-
-async function consume(connection: ConnectionOptions, topic: string, keys: ClientKeys | null): Promise<number> {
-  const consumer = new Consumer({ connection, windowBytes: 4 * 1024 * 1024, ...(keys !== null && { decryption: { keys } }) });
-  consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition, start: 'earliest' as const })));
-  const started = performance.now();
-  let seen = 0;
-  for await (const record of consumer) {
-    if (keys !== null && record.producer === undefined) throw new Error('an encrypted record came without a verified producer');
-    if (++seen >= RECORDS) break;
-  }
-  const rate = RECORDS / ((performance.now() - started) / 1000);
-  await consumer.close();
-  return rate;
-}
 
 /** Seals each record alone with nacl.secretbox, as fast as this process can. */
 function rawSecretbox(): number {
@@ -76,10 +48,10 @@ async function main(): Promise<void> {
     for (let run = 0; run < RUNS; run++) {
       await admin.createTopic({ name: `bench.plain${run}`, partitions: PARTITIONS });
       await admin.createTopic({ name: `bench.sealed${run}`, partitions: PARTITIONS, encryption: 'required' });
-      rows.plainProduce.push(await produce(connection, `bench.plain${run}`, null));
-      rows.plainConsume.push(await consume(connection, `bench.plain${run}`, null));
-      rows.sealedProduce.push(await produce(connection, `bench.sealed${run}`, keys));
-      rows.sealedConsume.push(await consume(connection, `bench.sealed${run}`, keys));
+      rows.plainProduce.push(await produceAll(connection, `bench.plain${run}`, RECORDS, VALUE));
+      rows.plainConsume.push(await consumeAll(connection, `bench.plain${run}`, PARTITIONS, RECORDS));
+      rows.sealedProduce.push(await produceAll(connection, `bench.sealed${run}`, RECORDS, VALUE, keys));
+      rows.sealedConsume.push(await consumeAll(connection, `bench.sealed${run}`, PARTITIONS, RECORDS, keys));
       rows.raw.push(rawSecretbox());
       process.stdout.write(
         `run ${run + 1}/${RUNS}: plaintext ${Math.round(rows.plainProduce[run]!)}/${Math.round(rows.plainConsume[run]!)} rec/s, ` +

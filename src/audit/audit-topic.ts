@@ -3,6 +3,7 @@
  * broker that may race another one on the same store.
  */
 import { isSealbusError } from '../errors/index.js';
+import { ensureInternalTopic } from '../log/internal-topic.js';
 import type { LogStore, PartitionState, TopicConfigInput, TopicDescription } from '../log/types.js';
 import { MAX_AUDIT_LINE_BYTES } from './log-entry.js';
 
@@ -12,9 +13,6 @@ export const AUDIT_TOPIC = '__sealbus.audit';
 export const AUDIT_PARTITION = 0;
 /** Room for a group of 1 MiB of events, its checkpoints and one event past the bound. */
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
-/** How long open waits for a concurrent creator of the topic to finish. */
-const CREATE_WAIT_ATTEMPTS = 100;
-const CREATE_WAIT_MS = 20;
 
 export interface AuditTopicSettings {
   readonly retentionMs: number | null;
@@ -36,21 +34,8 @@ export function auditTopicConfig(settings: AuditTopicSettings): TopicConfigInput
 }
 
 /** Describes the audit topic, creating it with `settings` when it does not exist. */
-export async function ensureAuditTopic(store: LogStore, settings: AuditTopicSettings): Promise<TopicDescription> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await store.describeTopic(AUDIT_TOPIC);
-    } catch (err) {
-      if (!isSealbusError(err, 'SEALBUS_ERR_TOPIC_NOT_FOUND')) throw err;
-    }
-    try {
-      return await store.createTopic(AUDIT_TOPIC, auditTopicConfig(settings));
-    } catch (err) {
-      // Another broker on the same store is creating it right now: describe again once it is done.
-      if (!isSealbusError(err, 'SEALBUS_ERR_TOPIC_EXISTS') || attempt >= CREATE_WAIT_ATTEMPTS) throw err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, CREATE_WAIT_MS));
-  }
+export function ensureAuditTopic(store: LogStore, settings: AuditTopicSettings): Promise<TopicDescription> {
+  return ensureInternalTopic(store, AUDIT_TOPIC, auditTopicConfig(settings), new AbortController().signal);
 }
 
 /** The audit partition's state, or null when the topic does not exist yet. */
