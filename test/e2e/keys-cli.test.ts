@@ -67,7 +67,7 @@ describe('sealbus keys for end-to-end keys', () => {
     expect(parseKeyFile(await readFile(file, 'utf8')).previousEncryption).toHaveLength(1);
     expect((await runCli(['keys', 'register', '--keys', file], erin)).code).toBe(0);
 
-    const revoked = await runCli(['keys', 'revoke', signingKeyId, '--reason', 'laptop lost'], erin);
+    const revoked = await runCli(['keys', 'revoke', '--reason', 'laptop lost', '--', signingKeyId], erin);
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toContain(`revoked ${signingKeyId}`);
 
@@ -80,7 +80,7 @@ describe('sealbus keys for end-to-end keys', () => {
     const file = join(t.env.dir, 'admin.keys');
     const { signingKeyId } = JSON.parse((await runCli(['keys', 'generate', '--out', file, '--json'], { PATH: process.env.PATH })).stdout);
     expect((await runCli(['keys', 'register', '--keys', file], cliEnv(t))).code).toBe(0);
-    const run = await runCli(['keys', 'revoke', signingKeyId], erin);
+    const run = await runCli(['keys', 'revoke', '--', signingKeyId], erin);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('SEALBUS_ERR_FORBIDDEN');
   });

@@ -86,7 +86,7 @@ function registerDirectoryVerbs(keys: Command): void {
     keys
       .command('revoke')
       .description('revoke a key: yours, or anyone\'s with manage-keys; a revoked signing key signs no new batch, a revoked encryption key gets no wrap')
-      .argument('<keyId>', 'the key id (sealbus keys list)')
+      .argument('<keyId>', 'the key id (sealbus keys list); one that starts with "-" goes after "--": keys revoke -- -Xy...')
       .option('--reason <text>', 'why, kept with the revocation')
       .option('--json', 'print JSON'),
   ).action(async (keyId: string, flags: ConnectionFlags & { reason?: string; json?: boolean }) => {
