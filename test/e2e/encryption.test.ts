@@ -91,12 +91,14 @@ describe('end-to-end encryption through the broker', () => {
   let aliceKeys: ClientKeys;
   let bobKeys: ClientKeys;
   let carolKeys: ClientKeys;
+  let malloryKeys: ClientKeys;
 
   beforeAll(async () => {
     t = await startTestBroker({ policies: { 'admin.yaml': adminPolicy(), 'secret.yaml': readers(['bob', 'carol']), 'pay.yaml': PAY_POLICY } });
     [alice, bob, carol, mallory] = (await Promise.all(['alice', 'bob', 'carol', 'mallory'].map((name) => t.client(name)))) as [Client, Client, Client, Client];
     [aliceKeys, bobKeys, carolKeys] = await Promise.all([registered(t, alice), registered(t, bob), registered(t, carol)]);
-    await registered(t, mallory);
+    malloryKeys = await registered(t, mallory);
+    expect((await t.request('POST', '/v1/topics', { body: { name: 'secret.plain', partitions: 1 } })).status).toBe(201);
     for (const name of ['secret.orders', 'secret.other', 'secret.rotation', 'secret.pay']) {
       expect((await t.request('POST', '/v1/topics', { body: { name, partitions: 1, encryption: 'required' } })).status).toBe(201);
     }
@@ -161,6 +163,35 @@ describe('end-to-end encryption through the broker', () => {
       const value = Buffer.from(sealed[0]!.value!);
       value[value.length - 1]! ^= 1;
       expect(await produceRaw(alice, 'secret.orders', [{ ...sealed[0]!, value }], 4)).toMatchObject({ type: 'ERROR', code: 'SEALBUS_ERR_ENVELOPE_SIGNATURE_INVALID' });
+    });
+
+    it('a signing key nobody registered is refused: UNKNOWN_SIGNER', async () => {
+      const sealed = sealRecords([{ value: Buffer.from('x') }], { topic: 'secret.orders', recipients: await recipientsOf(t, alice, 'secret.orders'), keys: generateClientKeys() });
+      expect(await produceRaw(alice, 'secret.orders', sealed, 6)).toMatchObject({ type: 'ERROR', code: 'SEALBUS_ERR_ENVELOPE_UNKNOWN_SIGNER' });
+    });
+
+    it('a revoked signing key signs nothing more, even for its owner: SIGNER_MISMATCH', async () => {
+      const recipients = await recipientsOf(t, alice, 'secret.orders');
+      const sealed = sealRecords([{ value: Buffer.from('before') }], { topic: 'secret.orders', recipients, keys: malloryKeys });
+      expect(await produceRaw(mallory, 'secret.orders', sealed, 7)).toMatchObject({ type: 'PRODUCE_ACK' });
+      const admin = new Admin({ connection: connectionOf(t, mallory) });
+      await admin.revokeClientKey(keyIdOf('signing', malloryKeys.signing.publicKey), 'stolen');
+      admin.close();
+      const again = sealRecords([{ value: Buffer.from('after') }], { topic: 'secret.orders', recipients, keys: malloryKeys });
+      expect(await produceRaw(mallory, 'secret.orders', again, 8)).toMatchObject({ type: 'ERROR', code: 'SEALBUS_ERR_ENVELOPE_SIGNER_MISMATCH' });
+    });
+
+    it('a malformed envelope is refused: ENVELOPE_INVALID', async () => {
+      const sealed = sealRecords([{ value: Buffer.from('x') }], { topic: 'secret.orders', recipients: await recipientsOf(t, alice, 'secret.orders'), keys: aliceKeys });
+      const header = sealed[0]!.headers![0]!;
+      const truncated = { ...sealed[0]!, headers: [{ name: header.name, value: header.value!.subarray(0, 100) }] };
+      expect(await produceRaw(alice, 'secret.orders', [truncated], 9)).toMatchObject({ type: 'ERROR', code: 'SEALBUS_ERR_ENVELOPE_INVALID' });
+    });
+
+    it('an envelope header hidden after a plaintext record is refused, even on a plaintext topic (consumers would refuse the batch)', async () => {
+      const sealed = sealRecords([{ value: Buffer.from('x') }], { topic: 'secret.plain', recipients: await recipientsOf(t, alice, 'secret.orders'), keys: aliceKeys });
+      const batch = [{ value: Buffer.from('innocent plaintext') }, ...sealed];
+      expect(await produceRaw(alice, 'secret.plain', batch, 10)).toMatchObject({ type: 'ERROR', code: 'SEALBUS_ERR_ENVELOPE_INVALID' });
     });
 
     it('a batch sealed for a recipient the topic does not have is refused as stale', async () => {
