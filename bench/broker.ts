@@ -7,13 +7,10 @@
  * Usage: npm run bench:broker [-- --records 200000 --runs 3 --rate 5000 --only produce|latency|group]
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Admin, Consumer, Producer, type ConnectionOptions } from '../src/client/index.js';
-import { consumeAll, median, produceAll, startDevBroker } from './dev-broker.js';
+import { consumeAll, median, produceAll, withDevBroker } from './dev-broker.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -137,9 +134,7 @@ function describeLatency(latency: { p50: number; p99: number; p999: number } | n
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'sealbus-bench-'));
-  const { child, connection } = await startDevBroker(dir);
-  try {
+  await withDevBroker(async (connection) => {
     const admin = new Admin({ connection });
     // Latency first, on a fresh store, then again after the throughput runs: fsync latency after
     // gigabytes of writes includes the kernel's writeback of them, and both figures are honest.
@@ -183,11 +178,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 await main();

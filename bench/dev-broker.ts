@@ -4,6 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Consumer, Producer, type ClientKeys, type ConnectionOptions } from '../src/client/index.js';
@@ -77,4 +79,17 @@ export async function consumeAll(connection: ConnectionOptions, topic: string, p
   const rate = count / ((performance.now() - started) / 1000);
   await consumer.close();
   return rate;
+}
+
+/** Runs `work` against a fresh `sealbus dev` broker in a temporary folder, then stops it and removes the folder. */
+export async function withDevBroker(work: (connection: ConnectionOptions) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'sealbus-bench-'));
+  const { child, connection } = await startDevBroker(dir);
+  try {
+    await work(connection);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
 }

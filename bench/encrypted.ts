@@ -8,13 +8,10 @@
  * Prints records/s and the ratios (medians of several runs).
  * Usage: npm run bench:encrypted [-- --records 100000 --runs 3 --partitions 4]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import nacl from 'tweetnacl';
 import { Admin, generateClientKeys } from '../src/client/index.js';
-import { consumeAll, median, produceAll, startDevBroker } from './dev-broker.js';
+import { consumeAll, median, produceAll, withDevBroker } from './dev-broker.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,9 +35,7 @@ function rawSecretbox(): number {
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'sealbus-bench-'));
-  const { child, connection } = await startDevBroker(dir);
-  try {
+  await withDevBroker(async (connection) => {
     const admin = new Admin({ connection });
     const keys = generateClientKeys();
     await admin.registerClientKeys(keys); // the admin is the producer and the one recipient
@@ -73,11 +68,7 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 await main();
