@@ -8,25 +8,11 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Admin, Consumer, Producer, type ConnectionOptions } from '../src/client/index.js';
-import { consumeAll, median, produceAll, withDevBroker } from './dev-broker.js';
+import { benchArgs, consumeAll, median, produceAll, withDevBroker } from './dev-broker.js';
 
-const { values: args } = parseArgs({
-  options: {
-    records: { type: 'string', default: '200000' },
-    runs: { type: 'string', default: '3' },
-    rate: { type: 'string', default: '5000' },
-    seconds: { type: 'string', default: '5' },
-    partitions: { type: 'string', default: '4' },
-    only: { type: 'string', default: '' },
-  },
-});
-const RECORDS = Number(args.records);
-const RUNS = Number(args.runs);
-const RATE = Number(args.rate);
-const SECONDS = Number(args.seconds);
-const PARTITIONS = Number(args.partitions);
+const args = benchArgs({ records: 200_000, runs: 3, rate: 5000, seconds: 5, partitions: 4, only: '' });
+const { records: RECORDS, runs: RUNS, rate: RATE, seconds: SECONDS, partitions: PARTITIONS } = args;
 const VALUE = Buffer.alloc(1024, 'x');
 
 function percentile(sorted: number[], p: number): number {

@@ -7,8 +7,27 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Consumer, Producer, type ClientKeys, type ConnectionOptions } from '../src/client/index.js';
+
+/**
+ * A benchmark's `--name value` options, each defaulting as given; numeric defaults make numeric
+ * options (refused when not a number).
+ */
+export function benchArgs<T extends Record<string, number | string>>(defaults: T): T {
+  const options = Object.fromEntries(Object.entries(defaults).map(([name, value]) => [name, { type: 'string' as const, default: String(value) }]));
+  const { values } = parseArgs({ options });
+  return Object.fromEntries(
+    Object.entries(defaults).map(([name, fallback]) => {
+      const given = String(values[name]);
+      if (typeof fallback === 'string') return [name, given];
+      const number = Number(given);
+      if (!Number.isFinite(number)) throw new Error(`--${name} must be a number, not ${given}`);
+      return [name, number];
+    }),
+  ) as T;
+}
 
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;

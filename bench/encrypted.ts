@@ -8,21 +8,11 @@
  * Prints records/s and the ratios (medians of several runs).
  * Usage: npm run bench:encrypted [-- --records 100000 --runs 3 --partitions 4]
  */
-import { parseArgs } from 'node:util';
 import nacl from 'tweetnacl';
 import { Admin, generateClientKeys } from '../src/client/index.js';
-import { consumeAll, median, produceAll, withDevBroker } from './dev-broker.js';
+import { benchArgs, consumeAll, median, produceAll, withDevBroker } from './dev-broker.js';
 
-const { values: args } = parseArgs({
-  options: {
-    records: { type: 'string', default: '100000' },
-    runs: { type: 'string', default: '3' },
-    partitions: { type: 'string', default: '4' },
-  },
-});
-const RECORDS = Number(args.records);
-const RUNS = Number(args.runs);
-const PARTITIONS = Number(args.partitions);
+const { records: RECORDS, runs: RUNS, partitions: PARTITIONS } = benchArgs({ records: 100_000, runs: 3, partitions: 4 });
 const VALUE = Buffer.alloc(1024, 'x');
 
 /** Seals each record alone with nacl.secretbox, as fast as this process can. */

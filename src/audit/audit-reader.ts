@@ -5,6 +5,7 @@
  * handed on as it is by the export, so that verification names it.
  */
 import { SealbusError, isSealbusError } from '../errors/index.js';
+import { jsonLimitReason, parseJson } from '../json/safe-json.js';
 import { decodeBatchHeader, decodeRecords, type LogRecord } from '../log/record-batch.js';
 import type { LogStore } from '../log/types.js';
 import { AUDIT_PARTITION, AUDIT_TOPIC, auditPartitionState } from './audit-topic.js';
@@ -79,9 +80,10 @@ export function parseAuditRecordValue(value: Buffer | null): unknown {
   if (value === null) return new MalformedEntry('the record has no value');
   if (value.length > MAX_AUDIT_LINE_BYTES) return new MalformedEntry(`the record is larger than ${MAX_AUDIT_LINE_BYTES} bytes`);
   try {
-    return JSON.parse(value.toString('utf8')) as unknown;
-  } catch {
-    return new MalformedEntry('the record is not JSON');
+    return parseJson(value, 'audit record');
+  } catch (err) {
+    const limit = jsonLimitReason(err);
+    return new MalformedEntry(limit === null ? 'the record is not JSON' : `the record ${limit}`);
   }
 }
 

@@ -5,6 +5,7 @@
  * edited is for the chain and the checkpoints to tell.
  */
 import { SealbusError } from '../errors/index.js';
+import { jsonLimitReason, parseJson } from '../json/safe-json.js';
 import { canonicalBytes, sha256Hex } from './canonical-json.js';
 import { AUDIT_CHECKPOINT_TYPE, type AuditCheckpoint, parseCheckpoint } from './checkpoint.js';
 
@@ -27,9 +28,10 @@ function parseLine(line: string): unknown {
   if (Buffer.byteLength(line, 'utf8') > MAX_AUDIT_LINE_BYTES) return new MalformedEntry(`the line is longer than ${MAX_AUDIT_LINE_BYTES} bytes`);
   if (line.trim() === '') return new MalformedEntry('the line is empty');
   try {
-    return JSON.parse(line) as unknown;
-  } catch {
-    return new MalformedEntry('the line is not JSON');
+    return parseJson(line, 'audit line');
+  } catch (err) {
+    const limit = jsonLimitReason(err);
+    return new MalformedEntry(limit === null ? 'the line is not JSON' : `the line ${limit}`);
   }
 }
 

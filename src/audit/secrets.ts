@@ -5,7 +5,8 @@
  * or a key anyway. It recognizes the shapes of sealbus' own secrets: compact JWS/JWE tokens, PEM
  * blocks and private JWKs.
  */
-import { SealbusError } from '../errors/index.js';
+import { SealbusError, isSealbusError } from '../errors/index.js';
+import { parseJson } from '../json/safe-json.js';
 import { MAX_CANONICAL_DEPTH } from './canonical-json.js';
 
 // Three or more base64url parts joined by dots: a JWS (header.payload.signature, the signature
@@ -28,9 +29,11 @@ function isJoseHeader(part: string): boolean {
   if (!text.trimStart().startsWith('{')) return false;
   let decoded: unknown;
   try {
-    decoded = JSON.parse(text);
-  } catch {
-    return false;
+    decoded = parseJson(text, 'JOSE header');
+  } catch (err) {
+    // JSON that a JOSE library would still read (a deep or huge-number header) counts as a
+    // header: this check errs on the side of keeping a token out of the log.
+    return isSealbusError(err, 'SEALBUS_ERR_JSON_LIMIT');
   }
   return typeof decoded === 'object' && decoded !== null && !Array.isArray(decoded) && Object.hasOwn(decoded, 'alg');
 }

@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { calculateJwkThumbprint } from 'jose';
 import { createAjv, firstProblem } from '../config/index.js';
 import { SealbusError } from '../errors/index.js';
+import { jsonLimitReason, parseJson } from '../json/safe-json.js';
 import { assertPrivateFile } from './private-files.js';
 
 /** The keyring: every signing key of the local issuer, public parts only (mode 0600). */
@@ -143,9 +144,9 @@ export async function readPrivateKey(file: string, expectedX: string | null): Pr
 export async function parseKeyring(file: string, text: string): Promise<KeyringEntry[]> {
   let document: unknown;
   try {
-    document = JSON.parse(text);
-  } catch {
-    throw invalid(file, 'not JSON');
+    document = parseJson(text, KEYRING_FILE);
+  } catch (err) {
+    throw invalid(file, jsonLimitReason(err) ?? 'not JSON');
   }
   if (!validateKeyring(document)) {
     const problem = firstProblem(validateKeyring);

@@ -18,6 +18,7 @@ import type { StartPosition } from '../protocol/index.js';
 import { checkAppendRequest } from '../log/append-checks.js';
 import { describeResource, type AccessContext, type Action, type Actor, type Authorizer, type Decision, type Resource } from './access.js';
 import type { EnvelopeGuard } from './envelope-guard.js';
+import type { DeadLettered, SchemaGuard } from './schema-guard.js';
 import { encryptionAttributes, topicEncryption, type EncryptionMode } from './topic-encryption.js';
 import { silentAuditTrail, type AuditTrail } from './audit-trail.js';
 import { ConsumerGroups } from './consumer-groups.js';
@@ -44,6 +45,8 @@ export interface BrokerOptions {
   readonly audit?: AuditTrail;
   /** Checks end-to-end envelopes; without it, topics that require encryption refuse every produce. */
   readonly envelopes?: EnvelopeGuard;
+  /** Checks records against their topic's schema; without it, no topic has one. */
+  readonly schemas?: SchemaGuard;
 }
 
 /** The settings of a new topic; what is left out takes the broker's defaults. */
@@ -60,6 +63,13 @@ export interface CreateTopicInput {
   readonly encryption?: EncryptionMode;
   /** With `encryption: required`: the principals batches must be sealed for; default, whoever the policy allows to consume. */
   readonly recipients?: readonly string[];
+}
+
+/** Where a record produced through the HTTP API went; `deadLetter` when it did not match its schema. */
+export interface PlacedRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly deadLetter?: DeadLettered;
 }
 
 /** A record produced through the HTTP API: the broker picks the partition when none is given. */
@@ -86,9 +96,11 @@ export class Broker {
   readonly groups: ConsumerGroups;
   readonly audit: AuditTrail;
   readonly #envelopes: EnvelopeGuard | null;
+  readonly #schemas: SchemaGuard | null;
 
   constructor(options: BrokerOptions) {
     this.#envelopes = options.envelopes ?? null;
+    this.#schemas = options.schemas ?? null;
     this.store = options.store;
     this.limits = options.limits;
     this.#authorizer = options.authorizer;
@@ -172,11 +184,16 @@ export class Broker {
     await this.audit.admin('sealbus.admin.topic.delete', actor, { kind: 'topic', name }, { action: 'delete' });
   }
 
-  /** What a producer needs to route records: the partition count and the record size limit. */
-  metadata(actor: Actor, name: string): { partitions: number; maxRecordBytes: number } {
+  /**
+   * What a producer needs to route and stamp records: the partition count, the record size limit,
+   * and the ids of the topic's current schemas (every record must carry them).
+   */
+  metadata(actor: Actor, name: string): { partitions: number; maxRecordBytes: number; valueSchemaId?: number; keySchemaId?: number } {
     this.#topic(actor, 'describe', name);
     const config = this.store.topicConfig(name);
-    return { partitions: config.partitions, maxRecordBytes: config.maxRecordBytes };
+    const value = this.#schemas?.registry.latest(name, 'value') ?? null;
+    const key = this.#schemas?.registry.latest(name, 'key') ?? null;
+    return { partitions: config.partitions, maxRecordBytes: config.maxRecordBytes, ...(value !== null && { valueSchemaId: value.id }), ...(key !== null && { keySchemaId: key.id }) };
   }
 
   /**
@@ -208,8 +225,9 @@ export class Broker {
     const encrypted = this.#checkEnvelope(actor, topic, records);
     if (encrypted !== claimed) ({ rule } = this.#topic(actor, 'produce', topic, { encrypted }));
     this.audit.assertAvailable();
-    const result = await this.store.append(topic, partition, producer === undefined ? { records } : { records, producer });
-    await this.audit.produced(actor, { topic, partition, rule }, result, records.bytes.length);
+    const checked = this.#schemas === null ? records : (await this.#schemas.check(actor, topic, partition, records, encrypted)).records;
+    const result = await this.store.append(topic, partition, producer === undefined ? { records: checked } : { records: checked, producer });
+    await this.audit.produced(actor, { topic, partition, rule }, result, checked.bytes.length);
     return result;
   }
 
@@ -247,13 +265,21 @@ export class Broker {
    * (murmur2, as Kafka), else round-robin; one batch per partition, appended concurrently.
    * Returns each record's partition and offset, in the order given.
    */
-  async produceRecords(actor: Actor, topic: string, records: readonly ProduceRecord[]): Promise<{ partition: number; offset: number }[]> {
+  async produceRecords(actor: Actor, topic: string, records: readonly ProduceRecord[]): Promise<PlacedRecord[]> {
     // JSON records carry no binary envelope: what comes this way is plaintext.
     const { rule } = this.#topic(actor, 'produce', topic, { encrypted: false });
     if (topicEncryption(this.store.topicConfig(topic)).mode === 'required') throw new SealbusError('SEALBUS_ERR_ENVELOPE_REQUIRED', { topic });
     this.audit.assertAvailable();
     const { partitions } = this.store.topicConfig(topic);
     const groups = new Map<number, { indexes: number[]; records: RecordInput[] }>();
+    // Records the broker builds carry the current schema ids as the SDK's do (unless they name one).
+    const stamp = this.#schemas?.stampFor(topic) ?? [];
+    if (stamp.length > 0) {
+      records = records.map((record) => {
+        const own = record.headers ?? [];
+        return { ...record, headers: [...own, ...stamp.filter((header) => !own.some((mine) => mine.name === header.name))] };
+      });
+    }
     records.forEach((record, index) => {
       const partition = this.#route(topic, record, partitions);
       let group = groups.get(partition);
@@ -261,14 +287,19 @@ export class Broker {
       group.indexes.push(index);
       group.records.push(record);
     });
-    const placed = new Array<{ partition: number; offset: number }>(records.length);
+    const placed = new Array<PlacedRecord>(records.length);
     await Promise.all(
       [...groups].map(async ([partition, group]) => {
-        const encoded = encodeRecords(group.records);
+        let encoded = encodeRecords(group.records);
         this.#checkBatchLimits(encoded);
+        let deadLettered: ReadonlyMap<number, DeadLettered> | undefined;
+        if (this.#schemas !== null) ({ records: encoded, deadLettered } = await this.#schemas.check(actor, topic, partition, encoded, false));
         const result = await this.store.append(topic, partition, { records: encoded });
         await this.audit.produced(actor, { topic, partition, rule }, result, encoded.bytes.length);
-        group.indexes.forEach((index, i) => (placed[index] = { partition, offset: result.baseOffset + i }));
+        group.indexes.forEach((index, i) => {
+          const letter = deadLettered?.get(i);
+          placed[index] = { partition, offset: result.baseOffset + i, ...(letter !== undefined && { deadLetter: letter }) };
+        });
       }),
     );
     return placed;

@@ -5,6 +5,7 @@
  */
 import { displayValue, isPrintableName } from '../auth/text.js';
 import { SealbusError, isSealbusError } from '../errors/index.js';
+import { jsonLimitReason, parseJson } from '../json/safe-json.js';
 import { keyIdOf, type KeyKind } from '../payload/keys.js';
 
 /**
@@ -161,9 +162,9 @@ export function decodeKeyEntry(value: Buffer | null): KeyDirectoryEntry {
   if (value.length > KEY_RECORD_MAX_BYTES) throw invalid(`the record value exceeds ${KEY_RECORD_MAX_BYTES} bytes`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value.toString('utf8'));
-  } catch {
-    throw invalid('the record value is not JSON');
+    parsed = parseJson(value, 'key directory record');
+  } catch (err) {
+    throw invalid(`the record value ${jsonLimitReason(err) ?? 'is not JSON'}`);
   }
   const { v, ...entry } = object(parsed, 'the record value');
   if (v !== RECORD_VERSION) throw invalid(`the record version ${displayValue(v ?? null)} is not ${RECORD_VERSION}`);

@@ -1,6 +1,6 @@
 import { encodeRecords } from '../log/record-batch.js';
-import type { LogStore, TopicConfigInput } from '../log/types.js';
-import { InternalTopic, SkipRecord } from '../log/internal-topic.js';
+import type { LogStore } from '../log/types.js';
+import { InternalTopic, SkipRecord, internalTopicConfig } from '../log/internal-topic.js';
 import { KEYS_TOPIC, KEY_RECORD_MAX_BYTES, decodeKeyEntry, encodeKeyEntry, malformedKeyRecord, type KeyDirectoryEntry } from './key-directory-entry.js';
 
 const READ_MAX_BYTES = 256 * 1024;
@@ -11,21 +11,6 @@ export interface KeyDirectoryLogOptions {
   readonly apply: (entry: KeyDirectoryEntry, offset: number) => void;
   /** Malformed records (skipped), read failures (retried). Never fatal. */
   readonly report: (err: unknown) => void;
-}
-
-function topicConfig(): TopicConfigInput {
-  return {
-    partitions: 1,
-    // A registration is acknowledged only once it would survive a crash.
-    fsync: { mode: 'always' },
-    // No retention: a key must outlive every record it signed, and the directory is rebuilt from
-    // this topic alone.
-    retentionMs: null,
-    retentionBytes: null,
-    segmentBytes: 1024 * 1024,
-    maxRecordBytes: 2 * KEY_RECORD_MAX_BYTES,
-    maxBatchBytes: READ_MAX_BYTES,
-  };
 }
 
 /**
@@ -45,7 +30,8 @@ export class KeyDirectoryLog {
     this.#topic = new InternalTopic({
       store: options.store,
       topic: KEYS_TOPIC,
-      config: topicConfig(),
+      // No retention: a key must outlive every record it signed.
+      config: internalTopicConfig({ segmentBytes: 1024 * 1024, maxRecordBytes: 2 * KEY_RECORD_MAX_BYTES, maxBatchBytes: READ_MAX_BYTES }),
       readMaxBytes: READ_MAX_BYTES,
       report: options.report,
       apply: (record) => {

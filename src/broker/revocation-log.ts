@@ -1,6 +1,7 @@
 import { displayValue } from '../auth/text.js';
 import { validateRevocationEntry, type RevocationEntry, type RevocationList } from '../auth/revocation-list.js';
 import { SealbusError, isSealbusError } from '../errors/index.js';
+import { jsonLimitReason, parseJson } from '../json/safe-json.js';
 import { encodeRecords, type LogRecord } from '../log/record-batch.js';
 import type { LogStore, TopicConfigInput } from '../log/types.js';
 import { InternalTopic, SkipRecord } from '../log/internal-topic.js';
@@ -60,9 +61,9 @@ function decodeEntry(value: Buffer | null): RevocationEntry {
   if (value.length > REVOCATION_RECORD_MAX_BYTES) throw invalid(`the record value exceeds ${REVOCATION_RECORD_MAX_BYTES} bytes`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value.toString('utf8'));
-  } catch {
-    throw invalid('the record value is not JSON');
+    parsed = parseJson(value, 'revocation record');
+  } catch (err) {
+    throw invalid(`the record value ${jsonLimitReason(err) ?? 'is not JSON'}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('the record value is not a JSON object');
   const { v, ...entry } = parsed as Record<string, unknown>;

@@ -3,6 +3,7 @@
  * (`encryption`, `recipients`); this module is the one place that reads and writes them.
  */
 import { SealbusError } from '../errors/index.js';
+import { parseJson } from '../json/safe-json.js';
 import type { TopicConfig } from '../log/types.js';
 
 export type EncryptionMode = 'none' | 'required';
@@ -45,9 +46,9 @@ export function topicEncryption(config: Pick<TopicConfig, 'attributes'>): TopicE
   if (raw !== undefined) {
     let parsed: unknown = [];
     try {
-      parsed = JSON.parse(raw);
+      parsed = parseJson(raw, 'recipients attribute');
     } catch {
-      // Unreadable: nobody is a recipient (fail closed).
+      // Unreadable or beyond the limits: nobody is a recipient (fail closed).
     }
     recipients = Array.isArray(parsed) ? parsed.filter((entry): entry is string => typeof entry === 'string') : [];
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { type AuditPublicJwk, importAuditPublicKeys } from '../audit/checkpoint.js';
 import { AUDIT_KEY_FILE } from '../audit/signer.js';
+import { jsonLimitReason, parseJson } from '../json/safe-json.js';
 
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g;
@@ -58,9 +59,10 @@ export async function readPublicKeyFile(file: string): Promise<AuditKey[]> {
   if (trimmed.startsWith('{')) {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(trimmed);
-    } catch {
-      throw new Error(`${file} is neither a PEM public key nor JSON (a JWK or JWKS)`);
+      parsed = parseJson(trimmed, 'public key file');
+    } catch (err) {
+      const limit = jsonLimitReason(err);
+      throw new Error(limit === null ? `${file} is neither a PEM public key nor JSON (a JWK or JWKS)` : `${file} ${limit}`);
     }
     keys = jwksOf(parsed);
     if (keys.some((jwk) => typeof jwk === 'object' && jwk !== null && 'd' in jwk)) throw new Error(`${file} holds a private JWK: give the public key only`);

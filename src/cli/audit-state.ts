@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isAuditHead, type AuditHead } from '../audit/chain.js';
 import { PRIVATE_MODE, replaceFile } from '../auth/private-files.js';
+import { jsonLimitReason, parseJson } from '../json/safe-json.js';
 
 export interface VerifiedLog {
   /** The last checkpoint verified: the log must still hold it. */
@@ -65,9 +66,9 @@ export async function readVerifiedState(file: string): Promise<VerifiedState> {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`the state file ${file} is not JSON: fix or remove it (removing it forgets what was verified)`);
+    parsed = parseJson(text, 'state file');
+  } catch (err) {
+    throw new Error(`the state file ${file} ${jsonLimitReason(err) ?? 'is not JSON'}: fix or remove it (removing it forgets what was verified)`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`the state file ${file} is not a JSON object`);
   const state = new Map<string, VerifiedLog>();
@@ -88,7 +89,7 @@ export function laterHead(a: AuditHead | undefined, b: AuditHead | null): AuditH
 /** Replaces the entry of `source` (mode 0600, atomically), keeping the others. */
 export async function writeVerifiedLog(file: string, source: string, entry: VerifiedLog): Promise<void> {
   const current = await readVerifiedState(file);
-  const next: Record<string, VerifiedLog> = Object.fromEntries(current);
-  next[source] = entry;
+  // fromEntries defines own properties: a source named __proto__ would otherwise set a prototype.
+  const next: Record<string, VerifiedLog> = Object.fromEntries(new Map(current).set(source, entry));
   await replaceFile(file, `${JSON.stringify(next, null, 2)}\n`, PRIVATE_MODE);
 }

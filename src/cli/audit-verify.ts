@@ -9,6 +9,7 @@ import type { AuditDirReport } from '../audit/audit-dir.js';
 import type { AuditHead } from '../audit/chain.js';
 import { MAX_AUDIT_LINE_BYTES, type AuditProblem, type AuditVerifyReport, verifyAuditLog } from '../audit/verify.js';
 import { splitLines } from '../client/json-lines.js';
+import { parseJson } from '../json/safe-json.js';
 import type { Admin } from '../client/index.js';
 import { type AuditKey, brokerKeys, readDataDirKey, readPublicKeyFile } from './audit-key-files.js';
 import { type VerifiedState, defaultStateFile, laterHead, readVerifiedState, writeVerifiedLog } from './audit-state.js';
@@ -56,7 +57,7 @@ function sourceOf(entry: unknown): string | null {
   if (typeof entry === 'string') {
     if (entry.length > MAX_AUDIT_LINE_BYTES) return null;
     try {
-      value = JSON.parse(entry) as unknown;
+      value = parseJson(entry, 'audit line');
     } catch {
       return null;
     }

@@ -20,6 +20,20 @@ import {
   type FollowAuditOptions,
 } from './admin-audit.js';
 import { httpsClient, type HttpClient } from './https-client.js';
+import {
+  checkSchema,
+  listSchemas,
+  registerSchema,
+  schemaById,
+  schemaVersion,
+  updateSchemaSettings,
+  type CompatibilityReport,
+  type JsonSchema,
+  type SchemaInfo,
+  type SchemaSettings,
+  type SchemaSubject,
+  type TopicSchemaList,
+} from './admin-schemas.js';
 import { clientKey, clientKeys, registerKeys, revokeClientKey, topicRecipients, type ClientKeyInfo, type RegisteredClientKeys, type TopicRecipients } from './admin-keys.js';
 import type { ClientKeys } from '../payload/keys.js';
 
@@ -317,5 +331,44 @@ export class Admin {
   /** The encryption keys to seal `topic`'s batches to (`produce` on the topic). */
   async topicRecipients(topic: string): Promise<TopicRecipients> {
     return topicRecipients(this.#http, topic);
+  }
+
+  // The schema registry (docs/schemas.md).
+
+  /**
+   * Registers `schema` as the next version of `topic`'s value (or key) schema, checked against the
+   * topic's compatibility mode (`manage-schemas`). Throws SEALBUS_ERR_SCHEMA_INCOMPATIBLE with the
+   * problems in `details`.
+   *
+   * @example
+   * await admin.registerSchema('orders', { type: 'object', required: ['id'], properties: { id: { type: 'integer' } } });
+   */
+  async registerSchema(topic: string, schema: JsonSchema, subject?: SchemaSubject): Promise<SchemaInfo & { created: boolean }> {
+    return registerSchema(this.#http, topic, schema, subject);
+  }
+
+  /** What registering `schema` would break, without registering it. */
+  async checkSchema(topic: string, schema: JsonSchema, subject?: SchemaSubject): Promise<CompatibilityReport> {
+    return checkSchema(this.#http, topic, schema, subject);
+  }
+
+  /** A topic's schema versions and settings. */
+  async listSchemas(topic: string): Promise<TopicSchemaList> {
+    return listSchemas(this.#http, topic);
+  }
+
+  /** One version (default the latest) of a topic's value (or key) schema. */
+  async schemaVersion(topic: string, version?: number | 'latest', subject?: SchemaSubject): Promise<SchemaInfo> {
+    return schemaVersion(this.#http, topic, version, subject);
+  }
+
+  /** The schema a record's `sealbus-schema` header names. */
+  async schemaById(id: number): Promise<SchemaInfo> {
+    return schemaById(this.#http, id);
+  }
+
+  /** Changes a topic's compatibility mode or what happens to invalid records (`manage-schemas`). */
+  async updateSchemaSettings(topic: string, changes: Partial<SchemaSettings>): Promise<SchemaSettings> {
+    return updateSchemaSettings(this.#http, topic, changes);
   }
 }

@@ -4,12 +4,15 @@
  * opened with the client's own encryption keys. Each record then says which principal produced it.
  * A batch that cannot be verified or opened is handled as the application chose: `throw` ends the
  * iteration with the error, `skip` drops the batch, `mark` delivers its records with `undecryptable`
- * set and their values left sealed.
+ * set and their values left sealed. The values of a batch are opened in worker threads
+ * (crypto-pool.ts); the signature is verified and the content key unwrapped here.
  */
 import { SealbusError, isSealbusError } from '../errors/index.js';
 import type { LogRecord } from '../log/record-batch.js';
-import { openRecords, readEnvelope, type ClientKeys } from '../payload/index.js';
+import { prepareOpen, type PreparedOpen } from '../payload/envelope-stages.js';
+import { readEnvelope, type ClientKeys } from '../payload/index.js';
 import type { ClientKeyInfo } from './admin-keys.js';
+import { CryptoPool, cryptoThreadsOption, openValuesWith } from './crypto-pool.js';
 
 export type UndecryptablePolicy = 'throw' | 'skip' | 'mark';
 
@@ -18,6 +21,11 @@ export interface ConsumerDecryptionOptions {
   readonly keys: Pick<ClientKeys, 'encryption' | 'previousEncryption'>;
   /** What to do with a batch that does not verify or open (default `throw`). */
   readonly onUndecryptable?: UndecryptablePolicy;
+  /**
+   * Worker threads that open the values of batches: default min(2, cores - 1), leaving a core to
+   * the main thread; 0 opens on the main thread. Batches under 16 KiB stay on the main thread.
+   */
+  readonly threads?: number;
 }
 
 /** Who produced a record, as its verified signature proves. */
@@ -42,8 +50,12 @@ export class ConsumerDecryption {
   readonly #lookup: (keyId: string) => Promise<ClientKeyInfo>;
   /** Signing keys by id: a key id names one public key forever, so entries never go stale (status aside). */
   readonly #signers = new Map<string, Promise<ClientKeyInfo | null>>();
+  readonly #pool: CryptoPool | null;
 
-  constructor(options: ConsumerDecryptionOptions, lookup: (keyId: string) => Promise<ClientKeyInfo>) {
+  /** Throws SEALBUS_ERR_CONFIG_INVALID for a bad `threads`. `pool` replaces the one `threads` asks for (tests). */
+  constructor(options: ConsumerDecryptionOptions, lookup: (keyId: string) => Promise<ClientKeyInfo>, pool?: CryptoPool | null) {
+    const threads = cryptoThreadsOption(options.threads, 'consumer options', 'decryption.threads');
+    this.#pool = pool !== undefined ? pool : threads === 0 ? null : new CryptoPool(threads);
     this.#keys = options.keys;
     this.policy = options.onUndecryptable ?? 'throw';
     this.#lookup = lookup;
@@ -51,8 +63,9 @@ export class ConsumerDecryption {
 
   /**
    * Verifies and opens one stored batch of `topic`. Plaintext batches come back unchanged.
-   * Failures are returned (not thrown) so the caller applies the policy; lookups failing for other
-   * reasons (the broker unreachable) are thrown, to be retried.
+   * Failures of the batch are returned (not thrown) so the caller applies the policy; failures that
+   * are not the batch's are thrown: a lookup failing for another reason (the broker unreachable), a
+   * worker thread dying (SEALBUS_ERR_CRYPTO_WORKER_FAILED).
    */
   async open(topic: string, records: readonly LogRecord[]): Promise<OpenedRecords> {
     let signerKeyId: string;
@@ -65,17 +78,29 @@ export class ConsumerDecryption {
       throw err;
     }
     const signer = await this.#signer(signerKeyId);
+    let prepared: PreparedOpen<LogRecord>;
     try {
       if (signer === null) throw new SealbusError('SEALBUS_ERR_ENVELOPE_UNKNOWN_SIGNER', { keyId: signerKeyId });
       // A revoked signing key may have been used by whoever stole it, at any time: nothing it signed is proof.
       if (signer.status === 'revoked') throw new SealbusError('SEALBUS_ERR_ENVELOPE_SIGNATURE_INVALID', { reason: `signing key ${signerKeyId} was revoked` });
       const publicKey = new Uint8Array(Buffer.from(signer.publicKey, 'base64url'));
-      const opened = openRecords(records, { topic, keys: this.#keys, signingKey: (keyId) => (keyId === signerKeyId ? publicKey : null) });
-      return { records: opened.records, producer: { principal: signer.principal, keyId: signerKeyId }, error: null };
+      prepared = prepareOpen(records, { topic, keys: this.#keys, signingKey: (keyId) => (keyId === signerKeyId ? publicKey : null) });
     } catch (err) {
       if (isSealbusError(err)) return { records, producer: null, error: err };
       throw err;
     }
+    const opened = await openValuesWith(this.#pool, prepared.job);
+    try {
+      return { records: prepared.finish(opened.bytes, opened.failed).records, producer: { principal: signer.principal, keyId: signerKeyId }, error: null };
+    } catch (err) {
+      if (isSealbusError(err)) return { records, producer: null, error: err };
+      throw err;
+    }
+  }
+
+  /** Ends the worker threads. */
+  close(): Promise<void> {
+    return this.#pool?.close() ?? Promise.resolve();
   }
 
   #signer(keyId: string): Promise<ClientKeyInfo | null> {

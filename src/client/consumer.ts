@@ -6,7 +6,9 @@ import { DEFAULT_RETRY, asSealbusError, backoffDelay, type RetryOptions } from '
 export type { Assignment, ConsumerOptions, StartAt } from './consumer-options.js';
 import { ConsumerAssignment, type BufferedBatch } from './consumer-assignment.js';
 import { clientKey } from './admin-keys.js';
-import { ConsumerDecryption } from './consumer-decryption.js';
+import { ConsumerDecryption, type OpenedRecords } from './consumer-decryption.js';
+import { ConsumerSchemas, isDeadLetterMarker } from './consumer-schemas.js';
+import { schemaById } from './admin-schemas.js';
 import { toStartPosition, type Assignment, type ConsumerOptions, type StartAt } from './consumer-options.js';
 import { GroupMember, type TopicPartition } from './group-member.js';
 import { httpsClient } from './https-client.js';
@@ -54,7 +56,9 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
   #closedPromise: Promise<SealbusError | null>;
   #resolveClosed!: (error: SealbusError | null) => void;
   readonly #decryption: ConsumerDecryption | null;
-  /** Sealed batches are opened one after another, so they stay in order. */
+  /** Validates what was decrypted against the schema each record names (encrypted topics only). */
+  #schemas: ConsumerSchemas | null = null;
+  /** Sealed batches open side by side (in worker threads) but are queued in the order they came. */
   #opening: Promise<void> = Promise.resolve();
 
   constructor(options: ConsumerOptions) {
@@ -79,6 +83,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       }
       const http = httpsClient(options.connection);
       this.#decryption = new ConsumerDecryption(options.decryption, (keyId) => clientKey(http, keyId));
+      this.#schemas = new ConsumerSchemas((id) => schemaById(http, id));
     }
   }
 
@@ -290,6 +295,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
         const record = current.records[current.index++]!;
         if (assignment.position !== null && record.offset < assignment.position) continue; // before the requested offset
         assignment.position = record.offset + 1;
+        if (isDeadLetterMarker(record)) continue; // the record went to a dead-letter topic (docs/schemas.md)
         this.#inHand = { assignment, offset: record.offset };
         if (current.index === current.records.length) this.#finish(current);
         return toConsumedRecord(assignment.topic, assignment.partition, record, opened);
@@ -310,11 +316,31 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       this.#wake();
       return;
     }
+    // Opening starts now (a malformed batch rejects, not throws); its result is taken in turn below.
+    const topic = batch.assignment.topic;
+    const schemas = this.#schemas;
+    const opening = (async (): Promise<OpenedRecords> => {
+      const opened = await decryption.open(topic, decodeRecords(batch.bytes));
+      if (opened.error !== null || opened.producer === null || schemas === null) return opened;
+      // The broker could not read these values: each is checked against the schema it names.
+      const invalid = await schemas.check(topic, opened.records);
+      return invalid === null ? opened : { ...opened, error: invalid };
+    })();
+    opening.catch(() => {}); // not an unhandled rejection while earlier batches are still opening
     this.#opening = this.#opening.then(async () => {
-      const records = decodeRecords(batch.bytes);
-      batch.opened = await decryption.open(batch.assignment.topic, records).catch((err: unknown) => ({ records, producer: null, error: asSealbusError(err) }));
-      if (batch.opened.error !== null && decryption.policy === 'throw') {
-        this.#shutdown(batch.opened.error);
+      let opened: OpenedRecords;
+      try {
+        opened = await opening;
+      } catch (err) {
+        // Not the batch's fault (key directory unreachable, a worker thread died): no policy applies.
+        this.#shutdown(asSealbusError(err));
+        void this.#sessions.close();
+        return;
+      }
+      if (this.#closed || !this.#isAssigned(batch.assignment)) return;
+      batch.opened = opened;
+      if (opened.error !== null && decryption.policy === 'throw') {
+        this.#shutdown(opened.error);
         void this.#sessions.close();
         return;
       }
@@ -368,6 +394,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     this.#resolveClosed(error);
     this.#releaseInHandWaiters();
     this.#wake();
+    void this.#decryption?.close();
   }
 
   #wake(): void {

@@ -1,6 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
-import { SealbusError, isErrorCode, type ErrorCode } from '../errors/index.js';
+import { SealbusError, isErrorCode, isSealbusError, type ErrorCode } from '../errors/index.js';
+import { JSON_LIMITS, parseJson } from '../json/safe-json.js';
 import { brokerOrigin, resolveCredential, resolveTlsMaterial, type ConnectionOptions, type TlsMaterial } from './connection-options.js';
 
 export interface HttpResponse {
@@ -31,6 +32,12 @@ export interface HttpClient {
 }
 
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A response is bounded by its size, so are its strings (base64 record values are long); the
+ * depth has room for the page around a record value that the broker checked at the default depth.
+ */
+const RESPONSE_JSON = { maxTotalBytes: MAX_RESPONSE_BYTES, maxStringBytes: MAX_RESPONSE_BYTES, maxDepth: JSON_LIMITS.maxDepth + 8 } as const;
 
 /** When an error body is not the catalog's `{code, message}` (a proxy in between), go by the status. */
 const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
@@ -154,14 +161,21 @@ function readWhole(response: IncomingMessage, request: ClientRequest, done: (sta
     else chunks.push(chunk);
   });
   response.on('end', () => {
-    const text = Buffer.concat(chunks).toString('utf8');
+    const body = Buffer.concat(chunks);
+    const status = response.statusCode ?? 0;
     let parsed: unknown = null;
     try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      parsed = null; // judged by its status
+      parsed = body.length === 0 ? null : parseJson(body, "broker's response", RESPONSE_JSON);
+    } catch (err) {
+      // An answer beyond the limits (an offset beyond 2^53 that JSON.parse would round) is refused,
+      // never used; an error status, or a body that is not JSON at all, is judged by its status.
+      if (status < 400 && isSealbusError(err, 'SEALBUS_ERR_JSON_LIMIT')) {
+        fail(err);
+        return;
+      }
+      parsed = null;
     }
-    done(response.statusCode ?? 0, parsed);
+    done(status, parsed);
   });
   response.on('error', (err) => fail(connectionError(err)));
 }

@@ -36,6 +36,18 @@ export { Consumer, type Assignment, type ConsumerOptions, type StartAt } from '.
 export type { ConsumerDecryptionOptions, UndecryptablePolicy, VerifiedProducer } from './consumer-decryption.js';
 export type { ProducerEncryptionOptions } from './producer-encryption.js';
 export type { ClientKeyInfo, ClientKeyStatus, RegisteredClientKeys, TopicRecipients } from './admin-keys.js';
+export type {
+  CompatibilityMode,
+  CompatibilityProblem,
+  CompatibilityReport,
+  InvalidRecordAction,
+  JsonSchema,
+  SchemaInfo,
+  SchemaSettings,
+  SchemaSubject,
+  SchemaVersionInfo,
+  TopicSchemaList,
+} from './admin-schemas.js';
 export {
   generateClientKeys,
   keyIdOf,

@@ -50,6 +50,8 @@ export class PartitionPipeline {
       this.#nextSequence = this.#ackedSequence;
     }
     if (this.queue.length === 0 || this.inFlight.length >= maxInFlight || now < this.retryAt || this.needsNewEpoch) return null;
+    // A batch still being sealed holds back the ones behind it: a partition's batches go in order.
+    if (this.queue[0]!.encoded === null) return null;
     const batch = this.queue.shift()!;
     batch.sequence = this.#nextSequence;
     this.#nextSequence += batch.count;

@@ -1,7 +1,13 @@
 import { SealbusError } from '../errors/index.js';
 import { encodeRecords, type RecordInput } from '../log/record-batch.js';
 import type { EncodedRecords } from '../log/types.js';
+import { asSealbusError } from './backoff.js';
 import type { RecordMetadata } from './records.js';
+
+/** Encodes a batch's records, sealing them for an encrypted topic: at once, or later (in a worker thread). */
+export type BatchEncoder = (topic: string, records: readonly RecordInput[]) => EncodedRecords | Promise<EncodedRecords>;
+
+const plainEncoder: BatchEncoder = (_topic, records) => encodeRecords(records);
 
 /** One record waiting for its batch's ack. */
 export interface PendingRecord {
@@ -16,8 +22,12 @@ export interface PendingRecord {
 export class ProducerBatch {
   readonly records: PendingRecord[] = [];
   bytes = 0;
-  /** Set when the batch closes; the same bytes are sent on every attempt. */
+  /** Set once encoded (sealed); the same bytes are sent on every attempt. */
   encoded: EncodedRecords | null = null;
+  /** Pending while the batch is sealed in a worker thread. */
+  sealing: Promise<void> | null = null;
+  /** Why sealing failed: the batch is rejected with it in its turn. */
+  sealFailure: SealbusError | null = null;
   /** Idempotent producers: the sequence of the first record, assigned when sent. */
   sequence = 0;
   /** Failed attempts so far (retries after a retriable error). */
@@ -36,13 +46,30 @@ export class ProducerBatch {
   }
 
   /**
-   * Encodes the records once, as every attempt sends them; `transform` seals them for an
-   * end-to-end encrypted topic. Set `encoded` back to null to encode anew (new recipients).
+   * Encodes the records once, as every attempt sends them; `encode` seals them for an end-to-end
+   * encrypted topic. Returns null when that is done, else a promise that settles when it is (a failure
+   * is kept in `sealFailure`). Throws what `encode` throws. Set `encoded` back to null to encode anew
+   * (new recipients).
    */
-  seal(transform?: (topic: string, records: readonly RecordInput[]) => readonly RecordInput[]): void {
-    if (this.encoded !== null) return;
-    const inputs = this.records.map((record) => record.input);
-    this.encoded = encodeRecords(transform === undefined ? inputs : transform(this.topic, inputs));
+  seal(encode: BatchEncoder = plainEncoder): Promise<void> | null {
+    if (this.encoded !== null) return null;
+    if (this.sealing !== null) return this.sealing;
+    const result = encode(this.topic, this.records.map((record) => record.input));
+    if (!(result instanceof Promise)) {
+      this.encoded = result;
+      return null;
+    }
+    this.sealing = result.then(
+      (encoded) => {
+        this.encoded = encoded;
+        this.sealing = null;
+      },
+      (err: unknown) => {
+        this.sealFailure = asSealbusError(err);
+        this.sealing = null;
+      },
+    );
+    return this.sealing;
   }
 
   resolve(baseOffset: number, timestamp: number): void {

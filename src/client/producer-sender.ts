@@ -16,11 +16,19 @@ export interface SenderOptions {
   readonly deliveryTimeoutMs: number;
   readonly random: () => number;
   readonly clock: () => number;
-  /** Encodes (and, for an encrypted topic, seals) a batch that is not encoded yet. Throws to reject it. */
-  readonly seal: (batch: ProducerBatch) => void;
-  /** The broker refused a batch as sealed for stale recipients: resolves once they are fetched again. */
-  readonly recipientsChanged: (topic: string) => Promise<void>;
+  /**
+   * Encodes (and, for an encrypted topic, seals) a batch that is not encoded yet: null when done,
+   * else a promise settled when done (see ProducerBatch.seal). Throws to reject the batch.
+   */
+  readonly seal: (batch: ProducerBatch) => Promise<void> | null;
+  /**
+   * The broker refused a batch as sealed for stale recipients, or stamped with a stale schema id:
+   * resolves once they are fetched again.
+   */
+  readonly stale: (topic: string, code: StaleCode) => Promise<void>;
 }
+
+export type StaleCode = 'SEALBUS_ERR_ENVELOPE_RECIPIENTS_STALE' | 'SEALBUS_ERR_SCHEMA_STALE';
 
 /**
  * Sends closed batches over the shared session: several in flight, per-partition order kept
@@ -56,6 +64,8 @@ export class ProducerSender {
       batch.reject(this.#fatal);
       return;
     }
+    // Sealing starts now, so that batches are sealed (in worker threads) while earlier ones are sent.
+    if (!this.#startSealing(batch)) return;
     const key = `${batch.partition}:${batch.topic}`;
     let pipeline = this.#pipelines.get(key);
     if (pipeline === undefined) this.#pipelines.set(key, (pipeline = new PartitionPipeline()));
@@ -101,7 +111,7 @@ export class ProducerSender {
     const now = this.#options.clock();
     let nextRetry = Number.POSITIVE_INFINITY;
     for (const pipeline of pipelines) {
-      while (this.#inFlight < this.#options.maxInFlight) {
+      while (this.#inFlight < this.#options.maxInFlight && this.#headSealed(pipeline)) {
         const batch = pipeline.takeNext(now, this.#options.maxInFlightPerPartition);
         if (batch === null) break;
         this.#send(session, pipeline, batch);
@@ -122,14 +132,42 @@ export class ProducerSender {
     for (const pipeline of this.#pipelines.values()) pipeline.resetSequences();
   }
 
-  #send(session: Session, pipeline: PartitionPipeline, batch: ProducerBatch): void {
+  /** Starts encoding a batch; false when that failed at once (the batch is then rejected). */
+  #startSealing(batch: ProducerBatch): boolean {
+    let sealing: Promise<void> | null;
     try {
-      this.#options.seal(batch);
+      sealing = this.#options.seal(batch);
     } catch (err) {
-      pipeline.failed(batch, false);
       batch.reject(asSealbusError(err));
-      return;
+      return false;
     }
+    if (sealing !== null) void sealing.then(() => this.#pump());
+    return true;
+  }
+
+  /**
+   * Whether the partition's next batch is encoded and can go. One still being sealed keeps the
+   * partition waiting; one whose sealing failed is rejected now, in its turn; one to seal anew
+   * (new recipients) starts sealing.
+   */
+  #headSealed(pipeline: PartitionPipeline): boolean {
+    for (;;) {
+      const head = pipeline.queue[0];
+      if (head === undefined) return false;
+      if (head.sealFailure !== null) {
+        pipeline.queue.shift();
+        head.reject(head.sealFailure);
+        continue;
+      }
+      if (head.encoded === null && head.sealing === null && !this.#startSealing(head)) {
+        pipeline.queue.shift();
+        continue;
+      }
+      return head.encoded !== null;
+    }
+  }
+
+  #send(session: Session, pipeline: PartitionPipeline, batch: ProducerBatch): void {
     this.#inFlight++;
     const stamp: ProducerStamp | null =
       this.#producer === null ? null : { ...this.#producer, baseSequence: batch.sequence };
@@ -155,7 +193,7 @@ export class ProducerSender {
       return;
     }
     if (error.code === 'SEALBUS_ERR_PRODUCER_FENCED') this.#failAll(error);
-    if (error.code === 'SEALBUS_ERR_ENVELOPE_RECIPIENTS_STALE') this.#reseal(pipeline, batch);
+    if (error.code === 'SEALBUS_ERR_ENVELOPE_RECIPIENTS_STALE' || error.code === 'SEALBUS_ERR_SCHEMA_STALE') this.#reseal(pipeline, batch, error.code);
     const now = this.#options.clock();
     const retriable =
       error.retriable &&
@@ -172,17 +210,17 @@ export class ProducerSender {
   }
 
   /**
-   * Seals the batch anew for the topic's current recipients before its retry: the partition waits
-   * until they are fetched (or the fetch fails: then the retry seals with what is known).
+   * Encodes (seals) the batch anew for the topic's current recipients or schema before its retry:
+   * the partition waits until they are fetched (or the fetch fails: then the retry uses what is known).
    */
-  #reseal(pipeline: PartitionPipeline, batch: ProducerBatch): void {
+  #reseal(pipeline: PartitionPipeline, batch: ProducerBatch, code: StaleCode): void {
     batch.encoded = null;
     pipeline.retryAt = Number.POSITIVE_INFINITY;
     const release = (): void => {
       pipeline.retryAt = 0;
       this.#pump();
     };
-    this.#options.recipientsChanged(batch.topic).then(release, release);
+    this.#options.stale(batch.topic, code).then(release, release);
   }
 
   #connectionFailed(error: SealbusError): void {

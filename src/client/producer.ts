@@ -4,10 +4,13 @@ import { topicNameProblem } from '../log/topic-name.js';
 import { DEFAULT_FRAME_LIMITS, DEFAULT_SESSION_LIMITS } from '../protocol/index.js';
 import { DEFAULT_RETRY, asSealbusError, withRetries, type RetryOptions } from './backoff.js';
 import type { ConnectionOptions } from './connection-options.js';
-import type { PendingRecord, ProducerBatch } from './producer-batch.js';
+import type { BatchEncoder, PendingRecord, ProducerBatch } from './producer-batch.js';
 import { topicRecipients } from './admin-keys.js';
 import { httpsClient } from './https-client.js';
 import { ProducerEncryption, type ProducerEncryptionOptions } from './producer-encryption.js';
+import { ProducerSchemas } from './producer-schemas.js';
+import { schemaById } from './admin-schemas.js';
+import { encodeRecords } from '../log/record-batch.js';
 import { ProducerSender } from './producer-sender.js';
 import { RecordAccumulator } from './record-accumulator.js';
 import { recordBodyBytes, toRecordInput, type ProducerRecord, type RecordMetadata } from './records.js';
@@ -86,6 +89,9 @@ export class Producer {
   #flushing = 0;
   #closed = false;
   #encryption: ProducerEncryption | null = null;
+  readonly #schemas: ProducerSchemas;
+  /** Encodes a batch: stamped with its schema ids; on an encrypted topic, sealed and signed for the topic's recipients. */
+  #encoder: BatchEncoder;
 
   constructor(options: ProducerOptions) {
     const transport = options.transport ?? (options.connection === undefined ? null : transportFor(options.connection));
@@ -107,8 +113,9 @@ export class Producer {
       deliveryTimeoutMs: integerOption('deliveryTimeoutMs', options.deliveryTimeoutMs ?? 120_000, 1, Number.MAX_SAFE_INTEGER),
       random: this.#random,
       clock,
-      seal: (batch) => this.#seal(batch),
-      recipientsChanged: (topic) => this.#encryption?.refresh(topic) ?? Promise.resolve(),
+      seal: (batch) => batch.seal(this.#encoder),
+      stale: (topic, code) =>
+        code === 'SEALBUS_ERR_SCHEMA_STALE' ? this.#learnSchemas(topic) : (this.#encryption?.refresh(topic) ?? Promise.resolve()),
     });
     if (options.encryption !== undefined) {
       if (options.connection === undefined) {
@@ -117,6 +124,17 @@ export class Producer {
       const http = httpsClient(options.connection);
       this.#encryption = new ProducerEncryption(options.encryption, (topic) => topicRecipients(http, topic));
     }
+    const http = options.connection === undefined ? null : httpsClient(options.connection);
+    const schemas = new ProducerSchemas(http === null ? null : (id) => schemaById(http, id));
+    this.#schemas = schemas;
+    const encryption = this.#encryption;
+    // Records are stamped with their topic's schema ids (validated first when the broker cannot
+    // read them), then sealed for an encrypted topic.
+    this.#encoder = (topic, records) => {
+      const sealed = this.#sealed(topic);
+      const stamped = schemas.stamp(topic, records, sealed);
+      return encryption === null ? encodeRecords(stamped) : encryption.encode(topic, stamped);
+    };
     this.#accumulator = new RecordAccumulator(
       {
         lingerMs: integerOption('lingerMs', options.lingerMs ?? 5, 0, 2 ** 31 - 1),
@@ -164,12 +182,31 @@ export class Producer {
     }
   }
 
-  /** Flushes, then closes the session. Sends after close fail with SEALBUS_ERR_CONNECTION_CLOSED. */
+  /**
+   * Flushes, then closes the session and ends the encryption worker threads. Sends after close fail
+   * with SEALBUS_ERR_CONNECTION_CLOSED.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.flush();
-    this.#sender.stop();
-    await this.#sessions.close();
+    try {
+      await this.flush();
+      this.#sender.stop();
+      await this.#sessions.close();
+    } finally {
+      await this.#encryption?.close();
+    }
+  }
+
+  /** The broker said the schema ids of `topic` are stale: asks its metadata again. */
+  async #learnSchemas(topic: string): Promise<void> {
+    const reply = await withRetries(async () => (await this.#sessions.get()).request({ type: 'METADATA', topic }), { retry: this.#retry, random: this.#random });
+    this.#schemas.learn(topic, reply);
+    if (this.#sealed(topic)) await this.#schemas.prepareValidators(topic);
+  }
+
+  /** Whether batches of `topic` are sealed (known once the topic was prepared). */
+  #sealed(topic: string): boolean {
+    return this.#encryption?.requires(topic) ?? false;
   }
 
   #refusal(topic: string): SealbusError | null {
@@ -186,8 +223,10 @@ export class Producer {
       async () => {
         const session = await this.#sessions.get();
         const reply = await session.request({ type: 'METADATA', topic });
-        // Whether the topic is sealed, and to whom, is known before its first batch closes.
+        // Whether the topic is sealed, and to whom, and its schemas are known before its first batch closes.
         await this.#encryption?.prepare(topic);
+        this.#schemas.learn(topic, reply);
+        if (this.#sealed(topic)) await this.#schemas.prepareValidators(topic);
         return { partitions: reply.partitions, maxRecordBytes: reply.maxRecordBytes };
       },
       { retry: this.#retry, random: this.#random },
@@ -231,18 +270,6 @@ export class Producer {
   #batchClosed(batch: ProducerBatch): void {
     const metadata = this.#metadata.get(batch.topic);
     if (metadata !== undefined && !(metadata instanceof Promise)) this.#sticky.batchClosed(batch.topic, metadata.partitions, batch.partition);
-    try {
-      this.#seal(batch);
-    } catch (err) {
-      batch.reject(asSealbusError(err));
-      return;
-    }
     this.#sender.enqueue(batch);
-  }
-
-  /** Encodes a batch once; on an encrypted topic, sealed and signed for the topic's recipients. */
-  #seal(batch: ProducerBatch): void {
-    const encryption = this.#encryption;
-    batch.seal(encryption === null ? undefined : (topic, records) => encryption.seal(topic, records));
   }
 }

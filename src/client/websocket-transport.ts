@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { SealbusError } from '../errors/index.js';
+import { parseJson } from '../json/safe-json.js';
 import { CLOSE_CODES, DEFAULT_FRAME_LIMITS, SUBPROTOCOL, errorFromClose } from '../protocol/index.js';
 import {
   resolveCredential,
@@ -35,8 +36,8 @@ function errorFromResponse(response: IncomingMessage): Promise<SealbusError> {
     const done = (): void => {
       const status = response.statusCode ?? 0;
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: unknown; message?: unknown };
-        if (typeof body.code === 'string' && typeof body.message === 'string') {
+        const body = parseJson(Buffer.concat(chunks), 'refusal body') as { code?: unknown; message?: unknown } | null;
+        if (typeof body?.code === 'string' && typeof body.message === 'string') {
           resolve(SealbusError.fromWire({ code: body.code, message: body.message }));
           return;
         }

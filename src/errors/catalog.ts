@@ -5,6 +5,7 @@ import { logErrors } from './codes-log.js';
 import { payloadErrors } from './codes-payload.js';
 import { policyErrors } from './codes-policy.js';
 import { protocolErrors } from './codes-protocol.js';
+import { schemaErrors } from './codes-schema.js';
 import type { ErrorSpec } from './error-spec.js';
 
 /**
@@ -20,6 +21,7 @@ export const catalog = {
   ...policyErrors,
   ...groupErrors,
   ...payloadErrors,
+  ...schemaErrors,
 } as const;
 
 export type ErrorCode = keyof typeof catalog;

@@ -30,4 +30,10 @@ export const payloadErrors = {
   SEALBUS_ERR_KEY_CONFLICT: { status: 409, retriable: false, message: 'Key {keyId} is already registered by another principal' },
   SEALBUS_ERR_KEY_NOT_FOUND: { status: 404, retriable: false, message: 'No registered key {keyId}' },
   SEALBUS_ERR_KEY_FILE_INVALID: { status: 400, retriable: false, message: 'The key file {file} cannot be used: {reason}' },
+  // The SDK's own worker thread died under a batch (not the batch's fault): the pool starts another.
+  SEALBUS_ERR_CRYPTO_WORKER_FAILED: {
+    status: 500,
+    retriable: true,
+    message: 'The encryption worker thread failed while {operation} a batch: {reason}',
+  },
 } as const satisfies ErrorTable;

@@ -29,6 +29,15 @@ export interface InternalTopicOptions {
   readonly readMaxBytes?: number;
 }
 
+/**
+ * The settings of an internal topic: one partition, every append fsynced before it is
+ * acknowledged (an entry acknowledged must survive a crash), kept forever unless `retentionMs`
+ * says otherwise (the state is rebuilt from the topic alone).
+ */
+export function internalTopicConfig(sizes: { segmentBytes: number; maxRecordBytes: number; maxBatchBytes: number; retentionMs?: number | null }): TopicConfigInput {
+  return { partitions: 1, fsync: { mode: 'always' }, retentionMs: sizes.retentionMs ?? null, retentionBytes: null, segmentBytes: sizes.segmentBytes, maxRecordBytes: sizes.maxRecordBytes, maxBatchBytes: sizes.maxBatchBytes };
+}
+
 /** Thrown by `apply` for a record that can never be applied: it is reported and passed over. */
 export class SkipRecord extends Error {
   constructor(cause: unknown) {

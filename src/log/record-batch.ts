@@ -103,22 +103,57 @@ function recordSize(record: RecordInput): number {
 
 /** Encodes records into a records section, ready to send or to append. */
 export function encodeRecords(records: readonly RecordInput[]): EncodedRecords {
+  return encodeSection(records, 0, null);
+}
+
+/** A records section whose values have room before them; see `encodeRecordsWithRoom`. */
+export interface RoomyRecords {
+  readonly records: EncodedRecords;
+  /** Per non-null value, in order: the start of its slot in `records.bytes`, then the slot's length (room included). */
+  readonly valueSlots: Int32Array;
+}
+
+/**
+ * encodeRecords, with every non-null value written `room` bytes into a slot that much longer (the
+ * length field counts the room; its bytes are left as they are): where an envelope puts a value's nonce
+ * and tag, so that the value can be sealed in place. The buffer owns its memory, so that it can be
+ * transferred to a worker thread.
+ */
+export function encodeRecordsWithRoom(records: readonly RecordInput[], room: number): RoomyRecords {
+  let values = 0;
+  for (let i = 0; i < records.length; i++) if (records[i]!.value !== null) values++;
+  const valueSlots = new Int32Array(2 * values);
+  return { records: encodeSection(records, room, valueSlots), valueSlots };
+}
+
+function encodeSection(records: readonly RecordInput[], room: number, valueSlots: Int32Array | null): EncodedRecords {
   let total = 0;
   const sizes = new Array<number>(records.length);
   for (let i = 0; i < records.length; i++) {
-    const size = recordSize(records[i]!);
+    const record = records[i]!;
+    const size = recordSize(record) + (record.value === null ? 0 : room);
     sizes[i] = size;
     total += 4 + size;
   }
-  const bytes = Buffer.allocUnsafe(total);
+  const bytes = valueSlots === null ? Buffer.allocUnsafe(total) : Buffer.allocUnsafeSlow(total);
   let pos = 0;
+  let slot = 0;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     bytes.writeUInt32LE(sizes[i]!, pos);
     bytes[pos + 4] = 0;
     pos += 5;
     pos = writeBytes(bytes, pos, record.key ?? null);
-    pos = writeBytes(bytes, pos, record.value);
+    if (valueSlots === null || record.value === null) {
+      pos = writeBytes(bytes, pos, record.value);
+    } else {
+      const length = room + record.value.length;
+      bytes.writeInt32LE(length, pos);
+      valueSlots[slot++] = pos + 4;
+      valueSlots[slot++] = length;
+      bytes.set(record.value, pos + 4 + room);
+      pos += 4 + length;
+    }
     const headers = record.headers ?? [];
     bytes.writeUInt16LE(headers.length, pos);
     pos += 2;
@@ -137,7 +172,7 @@ function writeBytes(buf: Buffer, pos: number, value: Buffer | null): number {
     return pos + 4;
   }
   buf.writeInt32LE(value.length, pos);
-  value.copy(buf, pos + 4);
+  buf.set(value, pos + 4);
   return pos + 4 + value.length;
 }
 
@@ -264,6 +299,8 @@ export function verifyBatch(batch: Buffer): boolean {
   const header = decodeBatchHeader(batch);
   if (header === null || header.totalBytes !== batch.length) return false;
   if (header.magic !== BATCH_MAGIC || Number.isNaN(header.baseOffset) || Number.isNaN(header.timestamp)) return false;
+  // Every offset up to the next one must be exact, as encodeBatch requires: past 2^53, baseOffset + i is rounded.
+  if (header.baseOffset + header.recordCount > MAX_SAFE) return false;
   return computeBatchCrc(batch) === header.crc;
 }
 

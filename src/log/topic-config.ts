@@ -77,15 +77,14 @@ function attributes(value: unknown): Readonly<Record<string, string>> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('attributes', 'must be an object of strings');
   const entries = Object.entries(value);
   if (entries.length > TOPIC_LIMITS.maxAttributes) throw invalid('attributes', `holds at most ${TOPIC_LIMITS.maxAttributes} entries`);
-  const copy: Record<string, string> = {};
   for (const [key, entry] of entries) {
     if (typeof entry !== 'string') throw invalid(`attributes.${key}`, 'must be a string');
     if (Buffer.byteLength(key) + Buffer.byteLength(entry) > TOPIC_LIMITS.maxAttributeBytes) {
       throw invalid(`attributes.${key}`, `must be at most ${TOPIC_LIMITS.maxAttributeBytes} bytes with its name`);
     }
-    copy[key] = entry;
   }
-  return Object.freeze(copy);
+  // fromEntries defines own properties: an attribute named __proto__ stays an attribute.
+  return Object.freeze(Object.fromEntries(entries) as Record<string, string>);
 }
 
 /**

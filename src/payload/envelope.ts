@@ -4,7 +4,7 @@
  * topic, with Ed25519. The broker verifies (`verifyEnvelope`) without being able to read; consumers
  * verify and decrypt (`openRecords`).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { SealbusError } from '../errors/index.js';
 import type { RecordHeader, RecordInput } from '../log/record-batch.js';
@@ -97,8 +97,23 @@ export function sealRecords(records: readonly RecordInput[], options: SealOption
   return sealRecordsWith(records, options, randomBytes);
 }
 
-/** sealRecords with its randomness injected; internal (test vectors), not exported from the package. */
-export function sealRecordsWith(records: readonly RecordInput[], options: SealOptions, random: RandomSource): RecordInput[] {
+/** What every seal starts with: the batch's randomness, its content key and its header, all but signed. */
+export interface SealStart {
+  /** The randomness of the seal; the value nonces start at `valueNoncesAt`. */
+  readonly entropy: Uint8Array;
+  /** A view into `entropy`: zero it once the values are sealed. */
+  readonly contentKey: Uint8Array;
+  readonly valueNoncesAt: number;
+  /** The envelope header with a zero signature (see `writeSignature`). */
+  readonly header: Buffer;
+  readonly signingKey: KeyObject;
+}
+
+/**
+ * Checks the input, draws the randomness, wraps the content key for each recipient and encodes the
+ * header: the per-batch part of sealing, before any value. Zeroes the content key if it throws.
+ */
+export function startSeal(records: readonly RecordInput[], options: SealOptions, random: RandomSource): SealStart {
   const recipientIds = checkSealInput(records, options);
   const { recipients, keys } = options;
   let sealedValues = 0;
@@ -123,6 +138,18 @@ export function sealRecordsWith(records: readonly RecordInput[], options: SealOp
       return { keyId: recipientIds[index]!, wrapNonce, wrappedKey: nacl.box.after(contentKey, wrapNonce, boxKey) };
     });
     const header = encodeEnvelopeHeader({ signerKeyId: signer.keyId, senderKey: keys.encryption.publicKey, keyCommitment: keyCommitmentOf(contentKey), wraps });
+    return { entropy, contentKey, valueNoncesAt: at, header, signingKey: signer.key };
+  } catch (err) {
+    contentKey.fill(0);
+    throw err;
+  }
+}
+
+/** sealRecords with its randomness injected; internal (test vectors), not exported from the package. */
+export function sealRecordsWith(records: readonly RecordInput[], options: SealOptions, random: RandomSource): RecordInput[] {
+  const { entropy, contentKey, valueNoncesAt, header, signingKey } = startSeal(records, options, random);
+  try {
+    let at = valueNoncesAt;
     const sealed = records.map((record, index): RecordInput => {
       const headers: readonly RecordHeader[] | undefined = index === 0 ? [{ name: ENVELOPE_HEADER, value: header }, ...(record.headers ?? [])] : record.headers;
       let value: Buffer | null = null;
@@ -131,7 +158,7 @@ export function sealRecordsWith(records: readonly RecordInput[], options: SealOp
       }
       return headers === undefined ? { ...record, value } : { ...record, value, headers };
     });
-    writeSignature(header, signInput(signer.key, signingInput(options.topic, signedPart(header), sealed)));
+    writeSignature(header, signInput(signingKey, signingInput(options.topic, signedPart(header), sealed)));
     return sealed;
   } finally {
     contentKey.fill(0);
@@ -200,18 +227,26 @@ function unwrapContentKey(parsed: ParsedEnvelope, keys: OpenOptions['keys']): Ui
 }
 
 /**
+ * The per-batch part of opening, before any value: parses the envelope, verifies the signature and
+ * unwraps the content key (zero it once the values are open). Throws as `openRecords` does.
+ */
+export function startOpen(records: readonly RecordInput[], options: OpenOptions): { readonly signerKeyId: string; readonly contentKey: Uint8Array } {
+  const parsed = requireEnvelope(records);
+  const signerKeyId = parsed.header.signerKeyId;
+  const signingPublicKey = options.signingKey(signerKeyId);
+  if (signingPublicKey === null) throw new SealbusError('SEALBUS_ERR_ENVELOPE_UNKNOWN_SIGNER', { keyId: signerKeyId });
+  checkSignature(options.topic, records, parsed, signingPublicKey);
+  return { signerKeyId, contentKey: unwrapContentKey(parsed, options.keys) };
+}
+
+/**
  * Verifies a batch (signer known through `signingKey`, signature for `topic`), unwraps its content key
  * with whichever of the reader's keys it was sealed for, and decrypts every value. Returns records of
  * the same shape with plaintext values and without the envelope header. Throws, in this order of
  * checks: SEALBUS_ERR_ENVELOPE_INVALID, _UNKNOWN_SIGNER, _SIGNATURE_INVALID, _NO_KEY, _DECRYPT_FAILED.
  */
 export function openRecords<R extends RecordInput>(records: readonly R[], options: OpenOptions): OpenedBatch<R> {
-  const parsed = requireEnvelope(records);
-  const signerKeyId = parsed.header.signerKeyId;
-  const signingPublicKey = options.signingKey(signerKeyId);
-  if (signingPublicKey === null) throw new SealbusError('SEALBUS_ERR_ENVELOPE_UNKNOWN_SIGNER', { keyId: signerKeyId });
-  checkSignature(options.topic, records, parsed, signingPublicKey);
-  const contentKey = unwrapContentKey(parsed, options.keys);
+  const { signerKeyId, contentKey } = startOpen(records, options);
   try {
     const opened = records.map((record, index): R => {
       let value: Buffer | null = null;

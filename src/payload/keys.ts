@@ -10,6 +10,7 @@ import { open } from 'node:fs/promises';
 import nacl from 'tweetnacl';
 import { assertPrivateFile, PRIVATE_MODE, writeNewFile } from '../auth/private-files.js';
 import { SealbusError } from '../errors/index.js';
+import { jsonLimitReason, parseJson } from '../json/safe-json.js';
 
 export type KeyKind = 'encryption' | 'signing';
 
@@ -138,9 +139,9 @@ export function parseKeyFile(text: string, file = 'the key file'): ClientKeys & 
   if (text.length > MAX_KEY_FILE_BYTES) throw fileInvalid(file, `it is larger than ${MAX_KEY_FILE_BYTES} bytes`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw fileInvalid(file, 'it is not JSON');
+    parsed = parseJson(text, 'key file');
+  } catch (err) {
+    throw fileInvalid(file, `it ${jsonLimitReason(err) ?? 'is not JSON'}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw fileInvalid(file, 'it is not a JSON object');
   const record = parsed as Record<string, unknown>;

@@ -53,7 +53,7 @@ export const ACTION_RESOURCE_KINDS: Readonly<Record<Action, readonly ResourceKin
   'issue-token': ['cluster'],
   'manage-keys': ['cluster'],
   'read-audit': ['cluster'],
-  'manage-schemas': ['cluster'],
+  'manage-schemas': ['topic'],
 });
 
 export function isAction(value: unknown): value is Action {

@@ -201,7 +201,10 @@ function decodeCoreBody(
     case 'METADATA_RESULT': {
       const topic = reader.str16('topic', limits.maxTopicBytes);
       const partitions = reader.u32('partitions');
-      return { type, requestId, topic, partitions, maxRecordBytes: reader.u32('maxRecordBytes') };
+      const maxRecordBytes = reader.u32('maxRecordBytes');
+      const valueSchemaId = reader.u64('valueSchemaId');
+      const keySchemaId = reader.u64('keySchemaId');
+      return { type, requestId, topic, partitions, maxRecordBytes, ...(valueSchemaId !== 0 && { valueSchemaId }), ...(keySchemaId !== 0 && { keySchemaId }) };
     }
     case 'PRODUCER': {
       const producerId = reader.u64('producerId');

@@ -171,10 +171,12 @@ function encodeCoreFrame(frame: Exclude<Frame, ProduceFrame | RecordsFrame | Gro
     case 'METADATA_RESULT': {
       requireRequestId(frame);
       const topicBytes = Buffer.byteLength(frame.topic);
-      return new FrameWriter(FRAME_HEADER_BYTES + 2 + topicBytes + 8, code, frame.requestId)
+      return new FrameWriter(FRAME_HEADER_BYTES + 2 + topicBytes + 24, code, frame.requestId)
         .str16(frame.topic, topicBytes, 'topic')
         .u32(frame.partitions, 'partitions')
         .u32(frame.maxRecordBytes, 'maxRecordBytes')
+        .u64(frame.valueSchemaId ?? 0, 'valueSchemaId')
+        .u64(frame.keySchemaId ?? 0, 'keySchemaId')
         .finish();
     }
     case 'PRODUCER':

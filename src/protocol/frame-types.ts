@@ -168,6 +168,10 @@ export interface MetadataResultFrame {
   readonly topic: string;
   readonly partitions: number;
   readonly maxRecordBytes: number;
+  /** The id of the topic's current value schema, which every record must carry (docs/schemas.md); absent: none (0 on the wire). */
+  readonly valueSchemaId?: number;
+  /** The same for the key schema. */
+  readonly keySchemaId?: number;
 }
 
 export interface ProducerFrame {

@@ -9,10 +9,12 @@ import type { TokenAdmin } from '../broker/token-admin.js';
 import type { Policy } from '../policy/index.js';
 import type { CertificateIdentity } from '../auth/index.js';
 import { isSealbusError } from '../errors/index.js';
+import { JSON_LIMITS, parseJson } from '../json/safe-json.js';
 import { CLOSE_CODES } from '../protocol/index.js';
 import type { SealbusConfig } from '../config/index.js';
 import { clientPrincipal, type RequestAuthenticator } from './context.js';
 import { installErrorHandling } from './errors.js';
+import { installIntegerParamCheck } from './integer-params.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerRecordRoutes } from './routes/records.js';
 import { registerGroupRoutes } from './routes/groups.js';
@@ -20,6 +22,8 @@ import { registerPolicyRoutes } from './routes/policy.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerAuditRoutes, type AuditRouteDeps } from './routes/audit.js';
 import { registerKeyRoutes, type KeyRouteDeps } from './routes/keys.js';
+import { registerSchemaRoutes } from './routes/schemas.js';
+import type { SchemaRegistry } from '../broker/schema-registry.js';
 import { registerMetricsRoute, type BrokerMetrics } from './metrics.js';
 import { registerTopicRoutes } from './routes/topics.js';
 import { SessionRegistry } from './ws/registry.js';
@@ -44,6 +48,8 @@ export interface AppDeps {
   readonly audit?: AuditRouteDeps;
   /** The key directory's routes (end-to-end encryption); without it they are not served. */
   readonly keys?: Omit<KeyRouteDeps, 'broker'>;
+  /** The schema registry; without it the schema routes are not served. */
+  readonly schemas?: SchemaRegistry;
   /** Prometheus metrics at /metrics; without it the route is not served. */
   readonly metrics?: BrokerMetrics;
 }
@@ -51,6 +57,29 @@ export interface AppDeps {
 export interface SealbusApp {
   readonly app: FastifyInstance;
   readonly sessions: SessionRegistry;
+}
+
+/**
+ * JSON bodies go through parseJson (depth, keys, integers beyond 2^53; src/json/safe-json.ts)
+ * instead of fastify's parser; its errors are 400s with SEALBUS_ERR_JSON_INVALID or _LIMIT. The
+ * body limit still bounds the size, and so strings: how long each field may be is the route
+ * schema's business (a base64 record value is legitimately long). `__proto__` and `constructor`
+ * keys stay own properties, as parseJson keeps them: the route schemas refuse them where the keys
+ * are known, and where they are data (a record value, a header name) they are data.
+ */
+function installJsonBodyParser(app: FastifyInstance, maxBodyBytes: number): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_request, body, done) => {
+    let parsed: unknown;
+    try {
+      // A few levels above the default: a body may wrap a schema that is itself at the schema depth limit.
+      parsed = parseJson(body as Buffer, 'request body', { maxTotalBytes: maxBodyBytes, maxStringBytes: maxBodyBytes, maxDepth: JSON_LIMITS.maxDepth + 4 });
+    } catch (err) {
+      done(err as Error, undefined);
+      return;
+    }
+    done(null, parsed);
+  });
 }
 
 /**
@@ -71,8 +100,6 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
     // Unknown properties are errors, never silently dropped: a client must learn that its field
     // was not understood. Types are coerced only where HTTP has no types (query strings, params).
     ajv: { customOptions: { removeAdditional: false, useDefaults: false, allErrors: false, coerceTypes: 'array' } },
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     logger: {
       level: deps.logLevel ?? 'info',
       // Credentials never reach the log, whatever a route or plugin decides to log.
@@ -86,6 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   app.decorateRequest('certificate', null);
   app.decorateRequest('principal', null);
   installErrorHandling(app, deps.limits);
+  installJsonBodyParser(app, deps.limits.maxBodyBytes);
+  installIntegerParamCheck(app);
 
   const audit = deps.broker.audit;
   const connections = new WeakMap<Socket, string>();
@@ -136,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   if (deps.tokens !== undefined) registerTokenRoutes(app, deps.tokens);
   if (deps.audit !== undefined) registerAuditRoutes(app, deps.audit);
   if (deps.keys !== undefined) registerKeyRoutes(app, { ...deps.keys, broker: deps.broker });
+  if (deps.schemas !== undefined) registerSchemaRoutes(app, deps.schemas);
   if (deps.metrics !== undefined) registerMetricsRoute(app, deps.metrics);
   registerRecordRoutes(app, deps.broker, deps.limits);
   registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });

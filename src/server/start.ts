@@ -12,6 +12,8 @@ import {
 import { RevocationList } from '../auth/revocation-list.js';
 import { Broker, PolicyAuthorizer, type Authorizer } from '../broker/index.js';
 import { RevocationLog } from '../broker/revocation-log.js';
+import { SchemaGuard } from '../broker/schema-guard.js';
+import { SchemaRegistry } from '../broker/schema-registry.js';
 import { auditText } from '../broker/audit-trail.js';
 import { TokenAdmin } from '../broker/token-admin.js';
 import type { SealbusConfig } from '../config/index.js';
@@ -86,6 +88,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   let revocationLog: RevocationLog | undefined;
   let audit: BrokerAudit | undefined;
   let endToEnd: EndToEnd | undefined;
+  let schemas: SchemaRegistry | undefined;
   const metrics = new BrokerMetrics();
   try {
     material = await loadTlsMaterial({
@@ -124,12 +127,22 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       authorize: (actor, action, resource) => broker.authorize(actor, action, resource),
       onError: (err) => app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'key directory'),
     });
+    schemas = new SchemaRegistry({
+      store,
+      authorize: (actor, action, resource) => broker.authorize(actor, action, resource),
+      isAllowed: (actor, action, resource) => broker.isAllowed(actor, action, resource),
+      audit: trail,
+      clock,
+      onError: (err) => app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'schema registry'),
+    });
+    await schemas.open();
     const broker: Broker = new Broker({
       store,
       topicDefaults: { partitions: defaults.partitions },
       authorizer: options.authorizer ?? policyAuthorizer,
       audit: trail,
       envelopes: endToEnd.guard,
+      schemas: new SchemaGuard(schemas, store, trail),
       limits: {
         maxRecordsPerBatch: config.limits.maxRecordsPerBatch,
         maxBatchBytes: config.limits.maxFrameBytes,
@@ -179,6 +192,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       tokens,
       metrics,
       keys: endToEnd.routes,
+      schemas,
       audit: { broker, store, source: audit.source, publicKeys: () => [audit!.signer.publicJwk()] },
       readiness: () => {
         const writable = audit!.log.available;
@@ -244,6 +258,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     });
     const brokerAudit = audit;
     const e2e = endToEnd;
+    const registry = schemas;
     return {
       url: `https://${host}:${port}`,
       port,
@@ -263,6 +278,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         await running.close();
         broker.close();
         e2e.directory.close();
+        registry.close();
         await brokerAudit.close();
         await store.close();
       },
@@ -274,6 +290,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     await stopPolicyWatch();
     await app?.close();
     endToEnd?.directory.close();
+    schemas?.close();
     await audit?.close();
     await store.close();
     throw err;

@@ -86,6 +86,10 @@ describe('the audit log records every kind of event when its action happens', ()
     await keyAdmin.revokeClientKey(registeredKeys.signing.keyId, 'test');
     keyAdmin.close();
 
+    // Schemas: a version registered, the settings changed.
+    expect((await t.request('POST', '/v1/topics/audit.orders/schemas', { body: { schema: true } })).status).toBe(201);
+    expect((await t.request('PUT', '/v1/topics/audit.orders/schemas/settings', { body: { compatibility: 'FULL' } })).status).toBe(200);
+
     // Policy reloads: one applied, one refused.
     const policyFile = join(t.policyDir!, 'admin.yaml');
     const policy = await readFile(policyFile, 'utf8');
@@ -126,6 +130,8 @@ describe('the audit log records every kind of event when its action happens', ()
     expect(count(events, 'sealbus.policy.reload')).toBe(3);
     expect(count(events, 'sealbus.keys.register', (d) => admin(d) && d.keyId === registeredKeys.signing.keyId)).toBe(1);
     expect(count(events, 'sealbus.keys.revoke', (d) => admin(d) && d.keyId === registeredKeys.signing.keyId)).toBe(1);
+    expect(count(events, 'sealbus.admin.schema.register', (d) => admin(d) && d.resource === 'topic:audit.orders' && d.version === 1)).toBe(1);
+    expect(count(events, 'sealbus.admin.schema.settings', (d) => admin(d) && d.compatibility === 'FULL')).toBe(1);
 
     // Every kind of event the log knows was written.
     const seen = new Set(events.map((e) => e['type']));

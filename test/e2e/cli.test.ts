@@ -103,7 +103,7 @@ describe('CLI against a sealbus dev broker', () => {
     const missing = await runCli(['topics', 'describe', 'orders'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('SEALBUS_ERR_TOPIC_NOT_FOUND');
-  });
+  }, 90_000); // many CLI processes, each starting node and tsx
 
   it('fails with the exact code when the token is missing, and never prints it', async () => {
     const { SEALBUS_TOKEN: token, ...withoutToken } = env;
@@ -145,7 +145,7 @@ describe('CLI against a sealbus dev broker', () => {
 
     const badTime = await runCli(['groups', 'reset', 'workers', '--to', 'yesterday'], env);
     expect(badTime.code).toBe(2);
-  });
+  }, 90_000);
 
   it('lints the shipped policies, and explains a decision locally and from the broker', async () => {
     const lint = await runCli(['policy', 'lint', fileURLToPath(new URL('../../policies', import.meta.url))], env);

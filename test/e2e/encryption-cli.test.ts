@@ -43,7 +43,7 @@ describe('sealbus produce and consume on an encrypted topic', () => {
     expect(blind.stderr).toContain('SEALBUS_ERR_ENVELOPE_NO_KEY');
     const marked = await runCli(['consume', 'vault.notes', '--from-beginning', '--max', '1', '--json', '--keys', await otherKeys(t, env), '--undecryptable', 'mark'], env);
     expect(JSON.parse(marked.stdout.trim()).undecryptable).toBe('SEALBUS_ERR_ENVELOPE_NO_KEY');
-  });
+  }, 90_000); // several CLI processes, each starting node and tsx
 });
 
 let others = 0;

@@ -102,6 +102,7 @@ describe('end-to-end encryption through the broker', () => {
     for (const name of ['secret.orders', 'secret.other', 'secret.rotation', 'secret.pay']) {
       expect((await t.request('POST', '/v1/topics', { body: { name, partitions: 1, encryption: 'required' } })).status).toBe(201);
     }
+    expect((await t.request('POST', '/v1/topics', { body: { name: 'secret.bulk', partitions: 3, encryption: 'required' } })).status).toBe(201);
   });
   afterAll(async () => t?.close());
 
@@ -119,6 +120,34 @@ describe('end-to-end encryption through the broker', () => {
     const holding = [];
     for (const file of await filesUnder(t.env.config.store.dir)) if ((await readFile(file)).includes(canary)) holding.push(file);
     expect(holding).toEqual([]);
+  });
+
+  it('seals and opens batches of many records in worker threads, each partition in order', async () => {
+    const topic = 'secret.bulk';
+    const valueOf = (partition: number, index: number) => `${partition}:${index}:`.padEnd(1024, String.fromCharCode(97 + ((partition + index) % 26)));
+    const producer = new Producer({ connection: connectionOf(t, alice), encryption: { keys: aliceKeys, threads: 2 }, maxBatchRecords: 40 });
+    const sends = [];
+    for (let index = 0; index < 200; index++) for (let partition = 0; partition < 3; partition++) sends.push(producer.send({ topic, partition, value: valueOf(partition, index) }));
+    const acked = await Promise.all(sends);
+    await producer.close();
+    for (let partition = 0; partition < 3; partition++) {
+      expect(acked.filter((metadata) => metadata.partition === partition).map((metadata) => metadata.offset)).toEqual(Array.from({ length: 200 }, (_, index) => index));
+    }
+
+    const consumer = new Consumer({ connection: connectionOf(t, bob), decryption: { keys: bobKeys, threads: 2 }, windowBytes: 256 * 1024 });
+    consumer.assign([0, 1, 2].map((partition) => ({ topic, partition, start: 'earliest' as const })));
+    const received: ConsumedRecord[] = [];
+    for await (const record of consumer) {
+      received.push(record);
+      if (received.length === 600) break;
+    }
+    await consumer.close();
+    for (let partition = 0; partition < 3; partition++) {
+      const records = received.filter((record) => record.partition === partition);
+      expect(records.map((record) => record.offset)).toEqual(Array.from({ length: 200 }, (_, index) => index));
+      expect(records.map((record) => record.value?.toString())).toEqual(Array.from({ length: 200 }, (_, index) => valueOf(partition, index)));
+      expect(records.every((record) => record.producer?.principal === 'alice')).toBe(true);
+    }
   });
 
   it('refuses plaintext on an encrypted topic, over HTTP and from a producer without keys', async () => {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { RecordInput } from '../../src/log/record-batch.js';
 import { keyIdOf } from '../../src/payload/keys.js';
-import { sealRecordsWith } from '../../src/payload/envelope.js';
+import { sealRecordsWith, type RandomSource, type SealOptions } from '../../src/payload/envelope.js';
 import { signedPart } from '../../src/payload/envelope-format.js';
 import { keyCommitmentOf, signingInput } from '../../src/payload/envelope-crypto.js';
 import { keysFromSeeds } from './helpers.js';
@@ -29,8 +29,8 @@ export function vectorRecords(): RecordInput[] {
   ];
 }
 
-/** Name and value (hex, base64url key id, or a JSON string for text) of every vector, in document order. */
-export function computeVectors(): [string, string][] {
+/** The inputs of the vectors: keys, the randomness of the seal (content key, wrap nonces, value nonces), records. */
+export function vectorInputs() {
   const producer = keysFromSeeds(sequence(0x10, 32), sequence(0x30, 32));
   const recipientA = keysFromSeeds(sequence(0x50, 32), sequence(0x60, 32));
   const recipientB = keysFromSeeds(sequence(0x70, 32), sequence(0x80, 32));
@@ -38,15 +38,22 @@ export function computeVectors(): [string, string][] {
   const wrapNonces = [sequence(0xa0, 24), sequence(0xb8, 24)];
   const valueNonces = [sequence(0xd0, 24), sequence(0xe8, 24)];
   const randomness = Buffer.concat([contentKey, ...wrapNonces, ...valueNonces]);
-  const records = vectorRecords();
-  const sealed = sealRecordsWith(
-    records,
-    { topic: TOPIC, recipients: [recipientA, recipientB].map((keys) => ({ keyId: keyIdOf('encryption', keys.encryption.publicKey), publicKey: keys.encryption.publicKey })), keys: producer },
-    (length) => {
-      if (length !== randomness.length) throw new Error(`the vectors provide ${randomness.length} random bytes, not ${length}`);
-      return Uint8Array.from(randomness);
-    },
-  );
+  const options: SealOptions = {
+    topic: TOPIC,
+    recipients: [recipientA, recipientB].map((keys) => ({ keyId: keyIdOf('encryption', keys.encryption.publicKey), publicKey: keys.encryption.publicKey })),
+    keys: producer,
+  };
+  const random: RandomSource = (length) => {
+    if (length !== randomness.length) throw new Error(`the vectors provide ${randomness.length} random bytes, not ${length}`);
+    return Uint8Array.from(randomness);
+  };
+  return { producer, recipientA, recipientB, contentKey, wrapNonces, valueNonces, options, random, records: vectorRecords() };
+}
+
+/** Name and value (hex, base64url key id, or a JSON string for text) of every vector, in document order. */
+export function computeVectors(): [string, string][] {
+  const { producer, recipientA, recipientB, contentKey, wrapNonces, valueNonces, options, random, records } = vectorInputs();
+  const sealed = sealRecordsWith(records, options, random);
   const header = sealed[0]!.headers![0]!.value!;
   const text = (bytes: Buffer | null | undefined) => JSON.stringify(bytes?.toString('utf8') ?? null);
   return [

@@ -379,8 +379,8 @@ describe('unrestrictedScopes and coverageOfAll', () => {
   it('one missing action, kind or a deny anywhere makes it uncovered, naming the first scope', () => {
     const noSchemas = allowAlice('{ topic: ">" }, { group: ">" }, { cluster: true }', ALL_ACTIONS.replace(', manage-schemas', ''));
     const first = coverageOfAll(noSchemas, alice, unrestrictedScopes());
-    expect(first).toMatchObject({ covered: false, reason: 'no unconditional allow rule grants manage-schemas on the cluster' });
-    expect(!first.covered && first.scope.text).toBe('manage-schemas');
+    expect(first).toMatchObject({ covered: false, reason: 'no unconditional allow rule grants manage-schemas on every topic matching ">"' });
+    expect(!first.covered && first.scope.text).toBe('manage-schemas:>');
 
     const noGroups = allowAlice('{ topic: ">" }, { cluster: true }', ALL_ACTIONS);
     const groups = coverageOfAll(noGroups, alice, unrestrictedScopes());

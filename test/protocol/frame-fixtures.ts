@@ -39,6 +39,7 @@ export function sampleFrames(): Frame[] {
     { type: 'RECORDS', subscriptionId: 5, highWatermark: 43, batches: [] },
     { type: 'REFRESHED', requestId: 7, expiresAt: 1_700_000_900_000 },
     { type: 'METADATA_RESULT', requestId: 8, topic: 'orders', partitions: 12, maxRecordBytes: 1 << 20 },
+    { type: 'METADATA_RESULT', requestId: 9, topic: 'orders', partitions: 1, maxRecordBytes: 1024, valueSchemaId: 42, keySchemaId: 7 },
     { type: 'PRODUCER', requestId: 9, producerId: 77, epoch: 3 },
     { type: 'SUBSCRIPTION_ERROR', subscriptionId: 5, code: 'SEALBUS_ERR_RECORDS_CORRUPTED', message: 'Offsets 1..2 …', retriable: false },
     { type: 'TOKEN_EXPIRING', expiresAt: 1_700_000_900_000 },

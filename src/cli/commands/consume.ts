@@ -22,8 +22,8 @@ function text(bytes: Buffer | null): { text: string | null } | { base64: string 
 export function recordLine(record: ConsumedRecord): string {
   const key = text(record.key);
   const value = text(record.value);
-  const headers: Record<string, string | null> = {};
-  for (const header of record.headers) headers[header.name] = header.value === null ? null : header.value.toString('utf8');
+  // fromEntries defines own properties: a header named __proto__ stays a header.
+  const headers = Object.fromEntries(record.headers.map((header) => [header.name, header.value === null ? null : header.value.toString('utf8')]));
   return JSON.stringify({
     topic: record.topic,
     partition: record.partition,

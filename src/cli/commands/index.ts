@@ -8,9 +8,10 @@ import { register as keys } from './keys.js';
 import { register as logCheck } from './log-check.js';
 import { register as policy } from './policy.js';
 import { register as produce } from './produce.js';
+import { register as schemas } from './schemas.js';
 import { register as serve } from './serve.js';
 import { register as token } from './token.js';
 import { register as topics } from './topics.js';
 
 /** Every verb of the CLI: each file exports one `register(program)`. Add new verbs here. */
-export const commands: ReadonlyArray<(program: Command) => void> = [dev, serve, certs, topics, produce, consume, groups, policy, token, keys, audit, logCheck];
+export const commands: ReadonlyArray<(program: Command) => void> = [dev, serve, certs, topics, produce, consume, groups, schemas, policy, token, keys, audit, logCheck];

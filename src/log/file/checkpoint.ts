@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { jsonLimitReason, parseJson } from '../../json/safe-json.js';
 import { parseProducerSnapshot, type ProducerSnapshot } from '../producer-sequences.js';
 import { errorCode, writeFileAtomic, type LogFileSystem } from './fs-seam.js';
 
@@ -22,6 +23,13 @@ export interface PartitionCheckpoint {
 }
 
 const VERSION = 1;
+
+/**
+ * The file is the store's own and is read whole: its size and its lists grow with the store, so
+ * only depth, strings, keys and numbers are bounded (an offset beyond 2^53 is corruption, not a
+ * number to round).
+ */
+const CHECKPOINT_JSON = { maxTotalBytes: Infinity, maxArrayItems: Infinity } as const;
 
 export function checkpointKey(topicId: string, partition: number): string {
   return `${topicId}/${partition}`;
@@ -72,9 +80,9 @@ export async function readCheckpoint(fileSystem: LogFileSystem, path: string): P
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return { kind: 'invalid', reason: 'not JSON' };
+    parsed = parseJson(raw, 'checkpoint', CHECKPOINT_JSON);
+  } catch (err) {
+    return { kind: 'invalid', reason: jsonLimitReason(err) ?? 'not JSON' };
   }
   const file = parsed as { version?: unknown; crc?: unknown; partitions?: unknown };
   if (file.version !== VERSION || !Array.isArray(file.partitions)) return { kind: 'invalid', reason: 'unknown layout' };

@@ -1,11 +1,14 @@
 import { crc32 } from 'node:zlib';
 import { dirname } from 'node:path';
 import { SealbusError } from '../../errors/index.js';
+import { parseJson } from '../../json/safe-json.js';
 import { errorCode, writeFileAtomic, type LogFileSystem } from './fs-seam.js';
 
 /** Frame: u32 payload length | u32 CRC-32 of the payload | payload (JSON, UTF-8). */
 const FRAME_HEADER = 8;
 const MAX_PAYLOAD = 16 * 1024 * 1024;
+/** A frame's CRC only says it was written whole; its JSON is still bounded (an offset beyond 2^53 is damage). */
+const FRAME_JSON = { maxTotalBytes: MAX_PAYLOAD, maxArrayItems: Infinity } as const;
 
 export interface JournalDamage {
   readonly position: number;
@@ -22,7 +25,7 @@ function frameAt(data: Buffer, position: number): { value: unknown; end: number 
   const payload = data.subarray(position + FRAME_HEADER, end);
   if (crc32(payload) !== data.readUInt32LE(position + 4)) return null;
   try {
-    return { value: JSON.parse(payload.toString('utf8')), end };
+    return { value: parseJson(payload, 'journal frame', FRAME_JSON), end };
   } catch {
     return null;
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SealbusError } from '../../errors/index.js';
+import { jsonLimitReason, parseJson } from '../../json/safe-json.js';
 import { topicNameProblem } from '../topic-name.js';
 import { resolveTopicConfig } from '../topic-config.js';
 import type { TopicConfig } from '../types.js';
@@ -29,9 +30,9 @@ export async function readTopicFile(fileSystem: LogFileSystem, paths: DataPaths,
   }
   let parsed: Record<string, unknown>;
   try {
-    parsed = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw unreadable(directoryName, 'is not JSON');
+    parsed = parseJson(raw, 'topic.json') as Record<string, unknown>;
+  } catch (err) {
+    throw unreadable(directoryName, jsonLimitReason(err) ?? 'is not JSON');
   }
   if (parsed['name'] !== directoryName || topicNameProblem(parsed['name'], { allowInternal: true }) !== null) {
     throw unreadable(directoryName, 'names another topic');

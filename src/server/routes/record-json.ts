@@ -1,4 +1,5 @@
 import { SealbusError } from '../../errors/index.js';
+import { parseJson } from '../../json/safe-json.js';
 import type { ProduceRecord } from '../../broker/index.js';
 import type { LogRecord, RecordHeader } from '../../log/index.js';
 
@@ -64,20 +65,37 @@ function isUtf8(bytes: Buffer): boolean {
   return Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
 }
 
+/**
+ * A stored value marked JSON, parsed within the limits, or null when it does not parse safely: it
+ * came through the WebSocket path, which does not parse values, and may be anything. Its strings
+ * are bounded by the record's size alone, as on the way in.
+ */
+function storedJson(value: Buffer): { parsed: unknown } | null {
+  try {
+    return { parsed: parseJson(value, 'stored record value', { maxTotalBytes: value.length, maxStringBytes: value.length }) };
+  } catch {
+    return null;
+  }
+}
+
 export function recordToJson(topic: string, partition: number, record: LogRecord): Record<string, unknown> {
   const out: Record<string, unknown> = { topic, partition, offset: record.offset, timestamp: record.timestamp };
   if (record.key === null) out.key = null;
   else if (isUtf8(record.key)) out.key = record.key.toString('utf8');
   else out.keyBase64 = record.key.toString('base64');
-  const isJson = record.headers.some((h) => h.name === CONTENT_TYPE_HEADER && h.value !== null && h.value.equals(JSON_TYPE_BYTES));
+  const markedJson = record.headers.some((h) => h.name === CONTENT_TYPE_HEADER && h.value !== null && h.value.equals(JSON_TYPE_BYTES));
+  const json = markedJson && record.value !== null ? storedJson(record.value) : null;
+  // A value marked JSON that does not parse safely is given back as base64, with its content-type
+  // header, rather than failing the whole fetch or handing out rounded numbers.
+  const isJson = markedJson && (record.value === null || json !== null);
   if (record.value === null) out.value = null;
-  else if (isJson) out.value = JSON.parse(record.value.toString('utf8'));
+  else if (json !== null) out.value = json.parsed;
   else out.valueBase64 = record.value.toString('base64');
-  const headers: Record<string, string> = {};
-  for (const header of record.headers) {
-    if (isJson && header.name === CONTENT_TYPE_HEADER) continue;
-    headers[header.name] = header.value === null ? '' : header.value.toString('utf8');
-  }
-  out.headers = headers;
+  // fromEntries defines own properties: a header named __proto__ stays a header.
+  out.headers = Object.fromEntries(
+    record.headers
+      .filter((header) => !(isJson && header.name === CONTENT_TYPE_HEADER))
+      .map((header) => [header.name, header.value === null ? '' : header.value.toString('utf8')]),
+  );
   return out;
 }
