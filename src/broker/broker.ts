@@ -13,7 +13,7 @@ import {
   type TopicConfigInput,
   type TopicDescription,
 } from '../log/index.js';
-import { partitionForKey } from '../log/partitioner.js';
+import { RecordRouter, checkBatchLimits } from './produce-routing.js';
 import type { StartPosition } from '../protocol/index.js';
 import { checkAppendRequest } from '../log/append-checks.js';
 import { describeResource, type AccessContext, type Action, type Actor, type Authorizer, type Decision, type Resource } from './access.js';
@@ -91,7 +91,7 @@ export class Broker {
   readonly limits: BrokerLimits;
   readonly #authorizer: Authorizer;
   readonly #topicDefaults: Partial<TopicConfigInput>;
-  readonly #roundRobin = new Map<string, number>();
+  readonly #router = new RecordRouter();
   /** Consumer groups: join, heartbeat, commit, describe, reset, each behind its authorization. */
   readonly groups: ConsumerGroups;
   readonly audit: AuditTrail;
@@ -221,7 +221,7 @@ export class Broker {
     // then again if the full check finds otherwise.
     const claimed = this.#envelopes?.claimsEnvelope(records) ?? false;
     let { rule } = this.#topic(actor, 'produce', topic, { encrypted: claimed });
-    this.#checkBatchLimits(records);
+    checkBatchLimits(records, this.limits);
     const encrypted = this.#checkEnvelope(actor, topic, records);
     if (encrypted !== claimed) ({ rule } = this.#topic(actor, 'produce', topic, { encrypted }));
     this.audit.assertAvailable();
@@ -245,21 +245,6 @@ export class Broker {
     return this.#envelopes.check(actor, topic, records, settings);
   }
 
-  #checkBatchLimits(records: EncodedRecords): void {
-    if (records.count > this.limits.maxRecordsPerBatch) {
-      throw new SealbusError('SEALBUS_ERR_BATCH_TOO_LARGE', {
-        size: `${records.count} records`,
-        limit: `${this.limits.maxRecordsPerBatch} records`,
-      });
-    }
-    if (records.bytes.length > this.limits.maxBatchBytes) {
-      throw new SealbusError('SEALBUS_ERR_BATCH_TOO_LARGE', {
-        size: `${records.bytes.length} bytes`,
-        limit: `${this.limits.maxBatchBytes} bytes`,
-      });
-    }
-  }
-
   /**
    * Appends records produced through the HTTP API: routed by explicit partition, else by key
    * (murmur2, as Kafka), else round-robin; one batch per partition, appended concurrently.
@@ -281,7 +266,7 @@ export class Broker {
       });
     }
     records.forEach((record, index) => {
-      const partition = this.#route(topic, record, partitions);
+      const partition = this.#router.route(topic, record, partitions);
       let group = groups.get(partition);
       if (group === undefined) groups.set(partition, (group = { indexes: [], records: [] }));
       group.indexes.push(index);
@@ -291,7 +276,7 @@ export class Broker {
     await Promise.all(
       [...groups].map(async ([partition, group]) => {
         let encoded = encodeRecords(group.records);
-        this.#checkBatchLimits(encoded);
+        checkBatchLimits(encoded, this.limits);
         let deadLettered: ReadonlyMap<number, DeadLettered> | undefined;
         if (this.#schemas !== null) ({ records: encoded, deadLettered } = await this.#schemas.check(actor, topic, partition, encoded, false));
         const result = await this.store.append(topic, partition, { records: encoded });
@@ -303,19 +288,6 @@ export class Broker {
       }),
     );
     return placed;
-  }
-
-  #route(topic: string, record: ProduceRecord, partitions: number): number {
-    if (record.partition !== undefined) {
-      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= partitions) {
-        throw new SealbusError('SEALBUS_ERR_PARTITION_NOT_FOUND', { topic, partition: record.partition, partitions });
-      }
-      return record.partition;
-    }
-    if (record.key !== undefined && record.key !== null) return partitionForKey(record.key, partitions);
-    const next = this.#roundRobin.get(topic) ?? 0;
-    this.#roundRobin.set(topic, (next + 1) % partitions);
-    return next % partitions;
   }
 
   /**

@@ -8,10 +8,22 @@ import { SealbusError } from '../errors/index.js';
 import type { LogRecord } from '../log/record-batch.js';
 import { DEAD_LETTER_HEADER, KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, ValidatorCache, schemaIdOf, type SchemaSubject, type Validator } from '../schema/index.js';
 import type { SchemaInfo } from './admin-schemas.js';
+import type { ConsumerDecryption, OpenedRecords } from './consumer-decryption.js';
 
 /** Whether the broker left this record in place of one it sent to a dead-letter topic. */
 export function isDeadLetterMarker(record: LogRecord): boolean {
   return record.value === null && record.headers.some((header) => header.name === DEAD_LETTER_HEADER);
+}
+
+/**
+ * Opens a stored batch (verify, decrypt), then, since the broker could not read its values, checks
+ * each against the schema it names; a failure is the batch's error, for the undecryptable policy.
+ */
+export async function openChecked(decryption: ConsumerDecryption, schemas: ConsumerSchemas | null, topic: string, records: readonly LogRecord[]): Promise<OpenedRecords> {
+  const opened = await decryption.open(topic, records);
+  if (opened.error !== null || opened.producer === null || schemas === null) return opened;
+  const invalid = await schemas.check(topic, opened.records);
+  return invalid === null ? opened : { ...opened, error: invalid };
 }
 
 const SUBJECTS: readonly [SchemaSubject, string][] = [

@@ -7,7 +7,7 @@ export type { Assignment, ConsumerOptions, StartAt } from './consumer-options.js
 import { ConsumerAssignment, type BufferedBatch } from './consumer-assignment.js';
 import { clientKey } from './admin-keys.js';
 import { ConsumerDecryption, type OpenedRecords } from './consumer-decryption.js';
-import { ConsumerSchemas, isDeadLetterMarker } from './consumer-schemas.js';
+import { ConsumerSchemas, isDeadLetterMarker, openChecked } from './consumer-schemas.js';
 import { schemaById } from './admin-schemas.js';
 import { toStartPosition, type Assignment, type ConsumerOptions, type StartAt } from './consumer-options.js';
 import { GroupMember, type TopicPartition } from './group-member.js';
@@ -317,15 +317,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
       return;
     }
     // Opening starts now (a malformed batch rejects, not throws); its result is taken in turn below.
-    const topic = batch.assignment.topic;
-    const schemas = this.#schemas;
-    const opening = (async (): Promise<OpenedRecords> => {
-      const opened = await decryption.open(topic, decodeRecords(batch.bytes));
-      if (opened.error !== null || opened.producer === null || schemas === null) return opened;
-      // The broker could not read these values: each is checked against the schema it names.
-      const invalid = await schemas.check(topic, opened.records);
-      return invalid === null ? opened : { ...opened, error: invalid };
-    })();
+    const opening = openChecked(decryption, this.#schemas, batch.assignment.topic, decodeRecords(batch.bytes));
     opening.catch(() => {}); // not an unhandled rejection while earlier batches are still opening
     this.#opening = this.#opening.then(async () => {
       let opened: OpenedRecords;
