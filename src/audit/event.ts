@@ -80,6 +80,8 @@ export interface AuditEventData {
   readonly tokenId?: string;
   readonly sourceIp?: string;
   readonly sessionId?: string;
+  /** The request that caused the event (`x-request-id`, the `reqId` of the broker's log lines). */
+  readonly requestId?: string;
   /** The policy action (`produce`, `consume`, `create-topic`, ...). */
   readonly action?: string;
   /** The resource acted on (`topic:orders`, `group:billing`, `cluster`). */
@@ -149,7 +151,7 @@ const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 // C0 and C1 controls, and the invisible bidirectional formatting characters that make a line
 // read differently from what it holds (CVE-2021-42574).
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const STRING_FIELDS = ['principal', 'tokenId', 'sourceIp', 'sessionId', 'action', 'resource', 'rule', 'code', 'reason', 'keyId'];
+const STRING_FIELDS = ['principal', 'tokenId', 'sourceIp', 'sessionId', 'requestId', 'action', 'resource', 'rule', 'code', 'reason', 'keyId'];
 const COUNT_FIELDS = ['partition', 'records', 'bytes', 'firstOffset', 'lastOffset'];
 const AUDIT_TYPE_SET: ReadonlySet<string> = new Set(AUDIT_EVENT_TYPES);
 

@@ -26,6 +26,11 @@ export interface Actor {
   readonly sourceIp?: string | null;
   /** The connection (keep-alive HTTP connection or WebSocket session) the request came on, for audit. */
   readonly sessionId?: string;
+  /**
+   * The request that acted (the HTTP request, or the upgrade that opened a WebSocket session): the
+   * `x-request-id` the client was answered with and the `reqId` of the broker's log lines.
+   */
+  readonly requestId?: string;
 }
 
 /** What a request carries beyond who and what: policy conditions look at it. */

@@ -35,6 +35,18 @@ export interface AuditTrailOptions {
   readonly dataAccess: DataAccessDetail;
   /** An event was lost (open mode, or an event recorded in the background): count it, alert on it. */
   readonly onDropped?: (err: unknown) => void;
+  /** Counts what passes through the trail (metrics), whatever is recorded. */
+  readonly observer?: TrailObserver;
+}
+
+/** Called synchronously, once per batch, decision or failure (never per record); must not throw. */
+export interface TrailObserver {
+  /** A batch appended (not a retry of a stored one): its records and bytes. */
+  produced(topic: string, records: number, bytes: number): void;
+  /** Stored batches delivered to a consumer. */
+  consumed(topic: string, records: number, bytes: number): void;
+  denied(action: Action, rule: string): void;
+  authFailed(code: string): void;
 }
 
 /** A batch of records produced or consumed. */
@@ -55,6 +67,7 @@ export interface AuthAttempt {
   readonly principal?: string;
   readonly sourceIp?: string | null;
   readonly sessionId?: string;
+  readonly requestId?: string;
 }
 
 const MAX_TEXT = 1024;
@@ -87,6 +100,7 @@ export function actorData(actor: Actor): AuditEventData {
     ...(token?.jti !== undefined && token.jti !== null && { tokenId: auditText(token.jti) }),
     ...(actor.sourceIp !== undefined && actor.sourceIp !== null && { sourceIp: actor.sourceIp }),
     ...(actor.sessionId !== undefined && { sessionId: actor.sessionId }),
+    ...(actor.requestId !== undefined && { requestId: actor.requestId }),
   };
 }
 
@@ -113,6 +127,7 @@ export class AuditTrail {
   readonly failMode: AuditFailMode;
   readonly dataAccess: DataAccessDetail;
   readonly #onDropped: (err: unknown) => void;
+  readonly #observer: TrailObserver | undefined;
   readonly #sessions = new Map<string, SessionState>();
 
   constructor(options: AuditTrailOptions) {
@@ -120,6 +135,7 @@ export class AuditTrail {
     this.failMode = options.failMode;
     this.dataAccess = options.dataAccess;
     this.#onDropped = options.onDropped ?? (() => {});
+    this.#observer = options.observer;
   }
 
   /** Closed mode: throws SEALBUS_ERR_AUDIT_UNAVAILABLE while the log cannot be written. */
@@ -168,6 +184,7 @@ export class AuditTrail {
    */
   decision(actor: Actor, action: Action, resource: Resource, decision: Decision): void {
     const allowed = decision.allowed;
+    if (!allowed) this.#observer?.denied(action, decision.rule);
     if (allowed && (action === 'produce' || action === 'consume')) return;
     if (allowed && this.#seenBefore(actor.sessionId, `authz ${action} ${resourceName(resource)} ${actor.token?.jti ?? actor.name}`)) return;
     const resourceText = auditText(resourceName(resource));
@@ -185,6 +202,7 @@ export class AuditTrail {
   }
 
   authFailure(attempt: AuthAttempt, code: string): void {
+    this.#observer?.authFailed(code);
     this.note({
       type: 'sealbus.auth.failure',
       data: {
@@ -194,6 +212,7 @@ export class AuditTrail {
           attempt.certificate !== null && { certificate: { subject: auditText(attempt.certificate.subject), thumbprint: attempt.certificate.fingerprint256 } }),
         ...(attempt.sourceIp !== undefined && attempt.sourceIp !== null && { sourceIp: attempt.sourceIp }),
         ...(attempt.sessionId !== undefined && { sessionId: attempt.sessionId }),
+        ...(attempt.requestId !== undefined && { requestId: attempt.requestId }),
       },
     });
   }
@@ -230,18 +249,21 @@ export class AuditTrail {
 
   /** The data event of an appended batch (a retry stored before is recorded with its original offsets). */
   async produced(actor: Actor, where: { readonly topic: string; readonly partition: number; readonly rule: string }, result: AppendResult, bytes: number): Promise<void> {
+    if (!result.duplicate) this.#observer?.produced(where.topic, result.count, bytes);
     await this.data('produce', actor, { ...where, records: result.count, bytes, firstOffset: result.baseOffset, lastOffset: result.baseOffset + result.count - 1 });
   }
 
   /** The data event of stored batches read for a consumer: their record count and offset range. */
   async consumed(actor: Actor, where: { readonly topic: string; readonly partition: number; readonly rule: string }, batches: readonly Buffer[]): Promise<void> {
-    if (batches.length === 0 || this.dataAccess === 'none') return;
+    if (batches.length === 0 || (this.dataAccess === 'none' && this.#observer === undefined)) return;
     let records = 0;
     let bytes = 0;
     for (const batch of batches) {
       records += decodeBatchHeader(batch)?.recordCount ?? 0;
       bytes += batch.length;
     }
+    this.#observer?.consumed(where.topic, records, bytes);
+    if (this.dataAccess === 'none') return;
     const first = decodeBatchHeader(batches[0]!);
     const last = decodeBatchHeader(batches[batches.length - 1]!);
     if (first === null || last === null) return;

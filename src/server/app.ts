@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -39,6 +39,8 @@ export interface AppDeps {
   /** TLS server options (certificate, CA, CRL); absent only for `inject()` tests, which never listen. */
   readonly https?: HttpsOptions;
   readonly logLevel?: SealbusConfig['log']['level'];
+  /** Where the log lines (pino JSON, one per line) go; standard output by default. */
+  readonly logStream?: { write(line: string): void };
   readonly clock?: () => number;
   /** The policy in force, for the explain API; without it the policy routes are not served. */
   readonly policy?: () => Policy;
@@ -102,17 +104,22 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
     ajv: { customOptions: { removeAdditional: false, useDefaults: false, allErrors: false, coerceTypes: 'array' } },
     logger: {
       level: deps.logLevel ?? 'info',
+      ...(deps.logStream !== undefined && { stream: deps.logStream }),
       // Credentials never reach the log, whatever a route or plugin decides to log.
       redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.token', '*.key'], censor: '[redacted]' },
     },
     logController: new LogController({ disableRequestLogging: true }),
+    // The broker names each request itself (a client's own x-request-id is not trusted): the id is
+    // the `reqId` of its log lines, the `x-request-id` of its answer and the `requestId` of its audit events.
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
   }) as unknown as FastifyInstance;
   const clock = deps.clock ?? Date.now;
   const sessions = new SessionRegistry(deps.limits.maxSessions);
 
   app.decorateRequest('certificate', null);
   app.decorateRequest('principal', null);
-  installErrorHandling(app, deps.limits);
+  installErrorHandling(app, deps.limits, (code) => deps.metrics?.traffic.errorAnswered('http', code));
   installJsonBodyParser(app, deps.limits.maxBodyBytes);
   installIntegerParamCheck(app);
 
@@ -130,7 +137,8 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
     return id;
   };
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
     const socket = request.raw.socket;
     const sessionId = connectionId(socket);
     const sourceIp = socket.remoteAddress ?? null;
@@ -139,14 +147,23 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
       certificate = deps.authenticator.identify(socket as TLSSocket);
       request.certificate = certificate;
       if (request.routeOptions.config.auth === 'certificate') return;
-      request.principal = clientPrincipal(await deps.authenticator.authenticate(certificate, request.headers.authorization), sourceIp, sessionId);
+      request.principal = clientPrincipal(await deps.authenticator.authenticate(certificate, request.headers.authorization), { sourceIp, sessionId, requestId: request.id });
     } catch (err) {
-      audit.authFailure({ certificate, sourceIp, sessionId }, isSealbusError(err) ? err.code : 'SEALBUS_ERR_INTERNAL');
+      audit.authFailure({ certificate, sourceIp, sessionId, requestId: request.id }, isSealbusError(err) ? err.code : 'SEALBUS_ERR_INTERNAL');
       throw err;
     }
     audit.authSuccess(request.principal);
     // Fail closed: nothing the audit log must record is served while it cannot be written.
     audit.assertAvailable();
+  });
+
+  // One structured line per answered request (pino, redacted): refusals at info, the rest at debug.
+  app.addHook('onResponse', async (request, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'info' : 'debug';
+    request.log[level](
+      { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, principal: request.principal?.name ?? null },
+      'request answered',
+    );
   });
 
   // A refused WebSocket upgrade leaves a raw socket that no HTTP parser owns any more: end it once
@@ -168,7 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   if (deps.schemas !== undefined) registerSchemaRoutes(app, deps.schemas);
   if (deps.metrics !== undefined) registerMetricsRoute(app, deps.metrics);
   registerRecordRoutes(app, deps.broker, deps.limits);
-  registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock });
+  registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock, metrics: deps.metrics?.sessions });
   app.addHook('preClose', async () => {
     sessions.closeAll(CLOSE_CODES.SHUTTING_DOWN, 'SEALBUS_ERR_UNAVAILABLE');
   });

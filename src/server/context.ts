@@ -16,11 +16,18 @@ export interface RequestAuthenticator {
  * An authenticated principal and where its request came from (policy conditions, audit):
  * the client's address and the connection it came on.
  */
-export type ClientPrincipal = Principal & { readonly sourceIp: string | null; readonly sessionId: string };
+export type ClientPrincipal = Principal & { readonly sourceIp: string | null; readonly sessionId: string; readonly requestId: string };
 
-/** The principal as the broker sees it: what authentication returned, plus the client's address and connection. */
-export function clientPrincipal(principal: Principal, sourceIp: string | null | undefined, sessionId: string): ClientPrincipal {
-  return { ...principal, sourceIp: sourceIp ?? null, sessionId };
+/** Where a request came from: the client's address, its connection, and the request's own id. */
+export interface RequestOrigin {
+  readonly sourceIp: string | null | undefined;
+  readonly sessionId: string;
+  readonly requestId: string;
+}
+
+/** The principal as the broker sees it: what authentication returned, plus where the request came from. */
+export function clientPrincipal(principal: Principal, origin: RequestOrigin): ClientPrincipal {
+  return { ...principal, sourceIp: origin.sourceIp ?? null, sessionId: origin.sessionId, requestId: origin.requestId };
 }
 
 /** How a route authenticates: `token` (the default) needs a certificate and a token; `certificate` only a certificate. */

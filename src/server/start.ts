@@ -52,6 +52,8 @@ export interface StartOptions {
   readonly authorizer?: Authorizer;
   /** The store's file-system seam (tests inject disk failures through it). */
   readonly fileSystem?: LogFileSystem;
+  /** Where the log lines go instead of standard output (tests read them). */
+  readonly logStream?: { write(line: string): void };
 }
 
 /**
@@ -62,8 +64,10 @@ export interface StartOptions {
 export async function startBroker(config: SealbusConfig, options: StartOptions = {}): Promise<RunningBroker> {
   const clock = options.clock ?? Date.now;
   const defaults = config.topicDefaults;
+  const metrics = new BrokerMetrics();
   const store = new FileLogStore({
     dir: config.store.dir,
+    onFsync: metrics.latency.observeFsync,
     clock,
     ...(options.fileSystem !== undefined && { fs: options.fileSystem }),
     retentionCheckMs: config.store.retentionCheckMs,
@@ -79,6 +83,8 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   // A policy set that does not load stops the start: the operator sees the file and line now,
   // rather than a broker that denies everything for a reason nobody reads.
   const policy = new PolicyEngine(await loadPolicyDir(config.policy.dir), { cacheSize: config.policy.cacheSize });
+  metrics.security.watchPolicy(() => policy.policy, clock());
+  metrics.state.watchStore(store, config.store.dir);
   const recovery = await store.open();
   let material: TlsServerMaterial | undefined;
   let app: FastifyInstance | undefined;
@@ -89,7 +95,6 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   let audit: BrokerAudit | undefined;
   let endToEnd: EndToEnd | undefined;
   let schemas: SchemaRegistry | undefined;
-  const metrics = new BrokerMetrics();
   try {
     material = await loadTlsMaterial({
       certFile: config.tls.cert,
@@ -201,10 +206,14 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         return { ready, checks: { store: 'open', config: config.source, policy: policy.policy.version, audit: writable ? 'writable' : 'failing' } };
       },
       logLevel: config.log.level,
+      ...(options.logStream !== undefined && { logStream: options.logStream }),
       clock,
     });
     app = built.app;
     const tls = material;
+    metrics.security.watchCertificates({ serverCertificate: () => tls.serverOptions().cert, trustAnchors: () => tls.trustState().anchors });
+    metrics.connections.watchServer(app.server);
+    metrics.connections.watchSessions(() => built.sessions.size);
     const server = app.server as unknown as { setSecureContext(options: object): void };
     if (config.tls.watch) {
       stopWatching = tls.watch(
@@ -234,6 +243,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       const watcher = watchPolicyDir(config.policy.dir, {
         onLoad: (next) => {
           policy.replace(next);
+          metrics.security.policyReloaded('applied', clock());
           // Rights withdrawn by the new policy end now on live sessions, not at their next request.
           built.sessions.revalidateAll();
           log.info({ version: next.version, rules: next.rules.length }, 'policy reloaded');
@@ -241,6 +251,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         },
         onError: (err) => {
           log.warn({ code: err.code, reason: err.message }, 'policy files refused; the policy in force stays');
+          metrics.security.policyReloaded('refused', clock());
           trail.note({ type: 'sealbus.policy.reload', data: { outcome: 'refused', code: err.code, reason: auditText(err.message), version: policy.policy.version } });
         },
       }, { initialVersion: policy.policy.version });

@@ -14,6 +14,7 @@ import {
   type SubscribeFrame,
 } from '../../protocol/index.js';
 import { clientPrincipal, type ClientPrincipal, type RequestAuthenticator } from '../context.js';
+import type { SessionMetrics } from '../metrics.js';
 import type { LiveSession } from './registry.js';
 import { SessionGroups } from './session-groups.js';
 
@@ -24,6 +25,7 @@ export interface SessionDeps {
   readonly frameLimits: FrameLimits;
   readonly clock: () => number;
   readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  readonly metrics?: SessionMetrics | undefined;
 }
 
 /** Above this many queued bytes a subscription waits for the socket to drain before reading more. */
@@ -136,6 +138,7 @@ export class Session implements LiveSession {
 
   #send(frame: BrokerFrame): void {
     if (this.#closed || this.#socket.readyState !== this.#socket.OPEN) return;
+    if ('code' in frame) this.#deps.metrics?.errorSent(frame.code);
     this.#socket.send(encodeFrame(frame));
   }
 
@@ -160,20 +163,26 @@ export class Session implements LiveSession {
       this.close(CLOSE_CODES.PROTOCOL, isSealbusError(err) ? err.code : 'SEALBUS_ERR_PROTOCOL_FRAME');
       return;
     }
+    const started = performance.now();
+    const metrics = this.#deps.metrics;
     try {
       this.#assertLive();
-      this.#dispatch(frame);
+      const pending = this.#dispatch(frame);
+      if (pending instanceof Promise) void pending.then(() => metrics?.frameDone(frame.type, started));
+      else metrics?.frameDone(frame.type, started);
     } catch (err) {
       this.#sendError(frame.requestId, err);
+      metrics?.frameDone(frame.type, started);
     }
   }
 
-  #dispatch(frame: ClientFrame): void {
+  /** Returns the work still running for frames answered later (their latency ends when it settles). */
+  #dispatch(frame: ClientFrame): Promise<void> | void {
     switch (frame.type) {
       case 'PRODUCE':
         return this.#produce(frame);
       case 'SUBSCRIBE':
-        return void this.#subscribe(frame).catch((err: unknown) => this.#sendError(frame.requestId, err));
+        return this.#subscribe(frame).catch((err: unknown) => this.#sendError(frame.requestId, err));
       case 'CREDIT': {
         const subscription = this.#subscriptions.get(frame.subscriptionId);
         if (subscription === undefined) throw new SealbusError('SEALBUS_ERR_PROTOCOL_UNKNOWN_SUBSCRIPTION', { id: frame.subscriptionId });
@@ -188,21 +197,21 @@ export class Session implements LiveSession {
         return this.#send({ type: 'OK', requestId: frame.requestId });
       }
       case 'REFRESH':
-        return void this.#reply(frame.requestId, this.#refresh(frame.requestId, frame.token));
+        return this.#reply(frame.requestId, this.#refresh(frame.requestId, frame.token));
       case 'METADATA': {
         const metadata = this.#deps.broker.metadata(this.principal, frame.topic);
         return this.#send({ type: 'METADATA_RESULT', requestId: frame.requestId, topic: frame.topic, ...metadata });
       }
       case 'JOIN_GROUP':
-        return void this.#groups.join(frame).catch((err: unknown) => this.#sendError(frame.requestId, err));
+        return this.#groups.join(frame).catch((err: unknown) => this.#sendError(frame.requestId, err));
       case 'HEARTBEAT':
         return this.#send(this.#groups.heartbeat(frame));
       case 'COMMIT':
-        return void this.#reply(frame.requestId, this.#groups.commit(frame));
+        return this.#reply(frame.requestId, this.#groups.commit(frame));
       case 'LEAVE_GROUP':
         return this.#send(this.#groups.leave(frame));
       case 'INIT_PRODUCER':
-        return void this.#reply(
+        return this.#reply(
           frame.requestId,
           this.#deps.broker
             .initProducer(this.principal, frame.name)
@@ -219,16 +228,17 @@ export class Session implements LiveSession {
     }
   }
 
-  #produce(frame: Extract<ClientFrame, { type: 'PRODUCE' }>): void {
+  #produce(frame: Extract<ClientFrame, { type: 'PRODUCE' }>): Promise<void> {
     if (this.#inFlight >= this.#deps.limits.maxInFlightPerSession) {
       throw new SealbusError('SEALBUS_ERR_PROTOCOL_TOO_MANY_IN_FLIGHT', { limit: this.#deps.limits.maxInFlightPerSession });
     }
     this.#inFlight++;
     const { requestId } = frame;
-    this.#deps.broker
+    const started = performance.now();
+    return this.#deps.broker
       .produceBatch(this.principal, frame.topic, frame.partition, frame.records, frame.producer ?? undefined)
       .then(
-        (result) =>
+        (result) => {
           this.#send({
             type: 'PRODUCE_ACK',
             requestId,
@@ -236,7 +246,9 @@ export class Session implements LiveSession {
             count: result.count,
             timestamp: result.timestamp,
             duplicate: result.duplicate,
-          }),
+          });
+          this.#deps.metrics?.produceAcked(started);
+        },
         (err: unknown) => this.#sendError(requestId, err),
       )
       .finally(() => this.#inFlight--);
@@ -290,7 +302,7 @@ export class Session implements LiveSession {
 
   async #refresh(requestId: number, token: string): Promise<BrokerFrame> {
     const audit = this.#deps.broker.audit;
-    const attempt = { certificate: this.certificate, principal: this.principal.name, sourceIp: this.principal.sourceIp, sessionId: this.principal.sessionId };
+    const attempt = { certificate: this.certificate, principal: this.principal.name, sourceIp: this.principal.sourceIp, sessionId: this.principal.sessionId, requestId: this.principal.requestId };
     let next: Principal;
     try {
       next = await this.#deps.authenticator.authenticate(this.certificate, `Bearer ${token}`);
@@ -301,7 +313,7 @@ export class Session implements LiveSession {
       audit.authFailure(attempt, isSealbusError(err) ? err.code : 'SEALBUS_ERR_INTERNAL');
       throw err;
     }
-    this.principal = clientPrincipal(next, this.principal.sourceIp, this.principal.sessionId);
+    this.principal = clientPrincipal(next, this.principal);
     audit.authSuccess(this.principal);
     this.#scheduleExpiry();
     // The new token may carry other groups or scopes: what the session holds is judged again.
