@@ -28,6 +28,10 @@ export interface AuditLogOptions extends AuditTopicSettings {
   readonly signer: AuditSigner;
   /** The broker, `sealbus://<broker-id>`: the source of its events and checkpoints. */
   readonly source: string;
+  /** The chain's topic: `__sealbus.audit` (default), or `__sealbus.audit.<brokerId>` on a shared store. */
+  readonly topic?: string;
+  /** Awaited before every store write; a throw fails the write (one writer per chain: BrokerLease.assertHeld). */
+  readonly beforeWrite?: () => Promise<void> | undefined;
   /** ms since the epoch: the time of events and checkpoints. Default Date.now. */
   readonly clock?: () => number;
   readonly randomUUID?: () => string;
@@ -98,6 +102,8 @@ function positiveInteger(name: string, value: unknown): number {
 
 export class AuditLog {
   readonly source: string;
+  readonly topic: string;
+  readonly #beforeWrite: AuditLogOptions['beforeWrite'];
   readonly #store: LogStore;
   readonly #signer: AuditSigner;
   readonly #clock: () => number;
@@ -132,6 +138,8 @@ export class AuditLog {
 
   private constructor(options: AuditLogOptions, config: TopicConfig, stored: StoredAuditHead) {
     this.source = options.source;
+    this.topic = options.topic ?? AUDIT_TOPIC;
+    this.#beforeWrite = options.beforeWrite;
     this.#store = options.store;
     this.#signer = options.signer;
     this.#clock = options.clock ?? Date.now;
@@ -159,8 +167,9 @@ export class AuditLog {
     if (options.retryMs !== undefined) positiveInteger('retryMs', options.retryMs);
     // Refuses a source that checkpoints could not carry, before anything is written.
     options.signer.sign({ count: 0, headHash: GENESIS_HASH, source: options.source, time: new Date(0) });
-    const description = await ensureAuditTopic(options.store, options);
-    const stored = await readAuditHead(options.store, (checkpoint) => AuditLog.#trusted(options.signer, checkpoint));
+    const topic = options.topic ?? AUDIT_TOPIC;
+    const description = await ensureAuditTopic(options.store, options, topic);
+    const stored = await readAuditHead(options.store, (checkpoint) => AuditLog.#trusted(options.signer, checkpoint), topic);
     const log = new AuditLog(options, description.config, stored);
     log.#timer = setInterval(() => log.#tick(), options.checkpointIntervalMs);
     log.#timer.unref();
@@ -333,7 +342,8 @@ export class AuditLog {
   async #write(group: Group): Promise<void> {
     this.#inFlight = group.taken.length;
     try {
-      await this.#store.append(AUDIT_TOPIC, AUDIT_PARTITION, { records: encodeRecords(group.records) });
+      await this.#beforeWrite?.();
+      await this.#store.append(this.topic, AUDIT_PARTITION, { records: encodeRecords(group.records) });
     } catch (err) {
       this.#failedWrites += 1;
       this.#fail(err, group.taken);
@@ -394,10 +404,11 @@ export class AuditLog {
    * checkpoint for it: the log is available again only once the store has accepted a write.
    */
   async #recover(): Promise<void> {
-    const stored = await readAuditHead(this.#store, (checkpoint) => AuditLog.#trusted(this.#signer, checkpoint));
+    const stored = await readAuditHead(this.#store, (checkpoint) => AuditLog.#trusted(this.#signer, checkpoint), this.topic);
     const checkpoint = this.#sign(stored.head);
     try {
-      await this.#store.append(AUDIT_TOPIC, AUDIT_PARTITION, { records: encodeRecords([{ value: Buffer.from(JSON.stringify(checkpoint), 'utf8') }]) });
+      await this.#beforeWrite?.();
+      await this.#store.append(this.topic, AUDIT_PARTITION, { records: encodeRecords([{ value: Buffer.from(JSON.stringify(checkpoint), 'utf8') }]) });
     } catch (err) {
       this.#failedWrites += 1;
       this.#reason = messageOf(err);

@@ -39,6 +39,8 @@ export interface AuditFilter {
 }
 
 export interface AuditQueryOptions {
+  /** The chain's topic (`__sealbus.audit.<brokerId>` on a shared store); default `__sealbus.audit`. */
+  readonly topic?: string;
   readonly filter?: AuditFilter;
   /**
    * Where to start; default: `filter.since` through store.offsetForTimestamp, else the log start.
@@ -119,13 +121,13 @@ export function matchesAuditFilter(event: Record<string, unknown>, filter: Audit
  * Where to go on when `offset` cannot be read: past a range the store quarantined as corrupted, or
  * to the log start when retention deleted it. Null when the error is something else.
  */
-async function unreadable(store: LogStore, err: unknown, offset: number): Promise<{ next: number; why: string; retention: boolean } | null> {
+async function unreadable(store: LogStore, topic: string, err: unknown, offset: number): Promise<{ next: number; why: string; retention: boolean } | null> {
   if (isSealbusError(err, 'SEALBUS_ERR_RECORDS_CORRUPTED')) {
     const next = err.details?.['next'];
     return typeof next === 'number' && next > offset ? { next, why: 'they failed their checksum', retention: false } : null;
   }
   if (isSealbusError(err, 'SEALBUS_ERR_OFFSET_OUT_OF_RANGE')) {
-    const state = await auditPartitionState(store);
+    const state = await auditPartitionState(store, topic);
     if (state === null) return null;
     if (offset < state.logStartOffset) return { next: state.logStartOffset, why: 'retention deleted them during the export', retention: true };
   }
@@ -146,6 +148,7 @@ function checkCount(name: string, value: number, min: number): number {
 }
 
 interface Cursor {
+  readonly topic: string;
   offset: number;
   highWatermark: number;
   scanned: number;
@@ -179,9 +182,9 @@ async function scan(store: LogStore, cursor: Cursor): Promise<void> {
   while (cursor.events.length < cursor.limit && cursor.scanned < cursor.maxScan) {
     let result;
     try {
-      result = await store.read(AUDIT_TOPIC, AUDIT_PARTITION, cursor.offset, { maxBytes: READ_MAX_BYTES, maxRecords: cursor.maxScan - cursor.scanned });
+      result = await store.read(cursor.topic, AUDIT_PARTITION, cursor.offset, { maxBytes: READ_MAX_BYTES, maxRecords: cursor.maxScan - cursor.scanned });
     } catch (err) {
-      const skip = await unreadable(store, err, cursor.offset);
+      const skip = await unreadable(store, cursor.topic, err, cursor.offset);
       if (skip === null) throw err;
       cursor.offset = skip.next;
       continue;
@@ -201,7 +204,7 @@ async function longPoll(store: LogStore, cursor: Cursor, waitMs: number, externa
     const timeout = AbortSignal.timeout(remaining);
     const signal = external === undefined ? timeout : AbortSignal.any([timeout, external]);
     try {
-      await store.waitForData(AUDIT_TOPIC, AUDIT_PARTITION, cursor.offset, signal);
+      await store.waitForData(cursor.topic, AUDIT_PARTITION, cursor.offset, signal);
     } catch (err) {
       if (signal.aborted) return;
       throw err;
@@ -220,11 +223,13 @@ export async function queryAuditLog(store: LogStore, options: AuditQueryOptions 
   const waitMs = checkCount('waitMs', options.waitMs ?? 0, 0);
   if (options.fromOffset !== undefined) checkCount('fromOffset', options.fromOffset, 0);
   const filter = options.filter ?? {};
-  const state = await auditPartitionState(store);
+  const topic = options.topic ?? AUDIT_TOPIC;
+  const state = await auditPartitionState(store, topic);
   if (state === null) return { events: [], nextOffset: options.fromOffset ?? 0, highWatermark: 0, scanned: 0 };
   const start =
-    options.fromOffset ?? (filter.since !== undefined ? await store.offsetForTimestamp(AUDIT_TOPIC, AUDIT_PARTITION, filter.since) : state.logStartOffset);
+    options.fromOffset ?? (filter.since !== undefined ? await store.offsetForTimestamp(topic, AUDIT_PARTITION, filter.since) : state.logStartOffset);
   const cursor: Cursor = {
+    topic,
     offset: Math.min(Math.max(start, state.logStartOffset), state.highWatermark),
     highWatermark: state.highWatermark,
     scanned: 0,
@@ -243,15 +248,15 @@ export async function queryAuditLog(store: LogStore, options: AuditQueryOptions 
  * reports it as malformed at its position, so the reader learns where the log is damaged instead
  * of getting a shorter log that might verify. The text says which offsets and why.
  */
-function unexportedLine(from: number, to: number, why: string): string {
-  return `!sealbus-export: offsets ${from}..${to} of ${AUDIT_TOPIC} were not exported: ${why}`;
+function unexportedLine(topic: string, from: number, to: number, why: string): string {
+  return `!sealbus-export: offsets ${from}..${to} of ${topic} were not exported: ${why}`;
 }
 
-function exportLine(record: LogRecord): string {
-  if (record.value === null) return unexportedLine(record.offset, record.offset, 'the record has no value');
+function exportLine(topic: string, record: LogRecord): string {
+  if (record.value === null) return unexportedLine(topic, record.offset, record.offset, 'the record has no value');
   const text = record.value.toString('utf8');
   // One record, one line: a value holding a line break would shift every position after it.
-  if (/[\r\n]/.test(text)) return unexportedLine(record.offset, record.offset, 'the record holds a line break');
+  if (/[\r\n]/.test(text)) return unexportedLine(topic, record.offset, record.offset, 'the record holds a line break');
   return text;
 }
 
@@ -263,23 +268,24 @@ function exportLine(record: LogRecord): string {
  * per range, so that verification names the place. Yields nothing when the topic does not exist.
  * Throws the signal's reason once it aborts.
  */
-export async function* exportAuditLog(store: LogStore, options: { since?: number; signal?: AbortSignal } = {}): AsyncGenerator<string> {
-  const state = await auditPartitionState(store);
+export async function* exportAuditLog(store: LogStore, options: { topic?: string; since?: number; signal?: AbortSignal } = {}): AsyncGenerator<string> {
+  const topic = options.topic ?? AUDIT_TOPIC;
+  const state = await auditPartitionState(store, topic);
   if (state === null) return;
   const end = state.highWatermark;
-  let offset = options.since === undefined ? state.logStartOffset : await store.offsetForTimestamp(AUDIT_TOPIC, AUDIT_PARTITION, options.since);
+  let offset = options.since === undefined ? state.logStartOffset : await store.offsetForTimestamp(topic, AUDIT_PARTITION, options.since);
   offset = Math.max(offset, state.logStartOffset);
   let started = false;
   while (offset < end) {
     options.signal?.throwIfAborted();
     let result;
     try {
-      result = await store.read(AUDIT_TOPIC, AUDIT_PARTITION, offset, { maxBytes: READ_MAX_BYTES });
+      result = await store.read(topic, AUDIT_PARTITION, offset, { maxBytes: READ_MAX_BYTES });
     } catch (err) {
-      const skip = await unreadable(store, err, offset);
+      const skip = await unreadable(store, topic, err, offset);
       if (skip === null) throw err;
       // Retention moving the start before anything was exported only makes the export start later.
-      if (started || !skip.retention) yield unexportedLine(offset, Math.min(skip.next, end) - 1, skip.why);
+      if (started || !skip.retention) yield unexportedLine(topic, offset, Math.min(skip.next, end) - 1, skip.why);
       offset = skip.next;
       continue;
     }
@@ -290,14 +296,14 @@ export async function* exportAuditLog(store: LogStore, options: { since?: number
       if (records === null) {
         const header = decodeBatchHeader(batch);
         const next = header === null ? offset + 1 : Math.max(offset + 1, header.baseOffset + header.recordCount);
-        yield unexportedLine(offset, Math.min(next, end) - 1, 'the batch could not be decoded');
+        yield unexportedLine(topic, offset, Math.min(next, end) - 1, 'the batch could not be decoded');
         offset = next;
         continue;
       }
       for (const record of records) {
         if (record.offset < offset) continue;
         if (record.offset >= end) return;
-        yield exportLine(record);
+        yield exportLine(topic, record);
         offset = record.offset + 1;
       }
     }
@@ -313,6 +319,7 @@ export interface StoredAuditHead {
 }
 
 interface BackwardScan {
+  readonly topic: string;
   /** Offsets below this are still to be looked at. */
   end: number;
   scanned: number;
@@ -325,7 +332,7 @@ interface BackwardScan {
 async function stepBack(store: LogStore, scan: BackwardScan, trusted: (checkpoint: AuditCheckpoint) => boolean): Promise<boolean> {
   let batch: Buffer | undefined;
   try {
-    batch = (await store.read(AUDIT_TOPIC, AUDIT_PARTITION, scan.end - 1, { maxBytes: 1 })).batches[0];
+    batch = (await store.read(scan.topic, AUDIT_PARTITION, scan.end - 1, { maxBytes: 1 })).batches[0];
   } catch (err) {
     const from = isSealbusError(err, 'SEALBUS_ERR_RECORDS_CORRUPTED') ? err.details?.['from'] : undefined;
     if (typeof from === 'number' && from < scan.end) {
@@ -358,10 +365,10 @@ async function stepBack(store: LogStore, scan: BackwardScan, trusted: (checkpoin
  * SEALBUS_ERR_AUDIT_UNAVAILABLE when records exist but neither an event nor a trusted checkpoint is
  * found within the last 10000 records: continuing from a guess would fork the chain.
  */
-export async function readAuditHead(store: LogStore, trusted: (checkpoint: AuditCheckpoint) => boolean): Promise<StoredAuditHead> {
-  const state = await auditPartitionState(store);
-  if (state === null) throw new SealbusError('SEALBUS_ERR_TOPIC_NOT_FOUND', { topic: AUDIT_TOPIC });
-  const scan: BackwardScan = { end: state.highWatermark, scanned: 0, checkpoint: null, event: null };
+export async function readAuditHead(store: LogStore, trusted: (checkpoint: AuditCheckpoint) => boolean, topic: string = AUDIT_TOPIC): Promise<StoredAuditHead> {
+  const state = await auditPartitionState(store, topic);
+  if (state === null) throw new SealbusError('SEALBUS_ERR_TOPIC_NOT_FOUND', { topic });
+  const scan: BackwardScan = { topic, end: state.highWatermark, scanned: 0, checkpoint: null, event: null };
   while (scan.event === null && scan.end > state.logStartOffset && scan.scanned < RESUME_SCAN_RECORDS) {
     if (!(await stepBack(store, scan, trusted))) break;
   }
@@ -372,6 +379,6 @@ export async function readAuditHead(store: LogStore, trusted: (checkpoint: Audit
   if (event !== null) return { head: event, signed: false };
   if (state.highWatermark === 0 || (state.logStartOffset === 0 && scan.end === 0)) return { head: { count: 0, headHash: GENESIS_HASH }, signed: true };
   throw new SealbusError('SEALBUS_ERR_AUDIT_UNAVAILABLE', {
-    reason: `no event or checkpoint to continue the chain from was found in ${AUDIT_TOPIC} (offsets ${state.logStartOffset}..${state.highWatermark - 1})`,
+    reason: `no event or checkpoint to continue the chain from was found in ${topic} (offsets ${state.logStartOffset}..${state.highWatermark - 1})`,
   });
 }

@@ -42,7 +42,8 @@ export {
   type VerifyAuditLogOptions,
 } from './verify.js';
 export { AuditLog, type AuditAppendInput, type AuditLogOptions, type AuditLogStats } from './audit-log.js';
-export { AUDIT_TOPIC } from './audit-topic.js';
+export { AUDIT_TOPIC, AUDIT_TOPIC_PREFIX, auditTopicFor, listAuditChains, type AuditChainInfo } from './audit-topic.js';
+export { BROKERS_TOPIC, BROKER_LEASE_TTL_MS, BrokerLease, type BrokerLeaseOptions } from './broker-lease.js';
 export {
   exportAuditLog,
   matchesAuditFilter,

@@ -73,8 +73,11 @@ export function readVerifiedClaims(payload: JWTPayload, trust: IssuerTrust, kid:
     issuer: trust.issuer,
     subject: sub,
     jti: jti ?? null,
-    expiresAt: exp * 1000,
-    issuedAt: iat * 1000,
+    // NumericDate may have a fraction (RFC 7519 §2); whole seconds keep every use of these exact:
+    // the session's expiry frames (integers on the wire), and subject revocations, which count a
+    // token issued within the revocation's second as issued before it.
+    expiresAt: Math.floor(exp) * 1000,
+    issuedAt: Math.floor(iat) * 1000,
     keyId: kid,
     groups: Object.freeze(stringList(payload[trust.groupsClaim ?? 'groups'], trust.groupsClaim ?? 'groups')),
     scopes: scopes === null ? null : Object.freeze(scopes),

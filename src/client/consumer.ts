@@ -1,7 +1,7 @@
 import { SealbusError } from '../errors/index.js';
 import { decodeRecords, type LogRecord } from '../log/record-batch.js';
 import { topicNameProblem } from '../log/topic-name.js';
-import { DEFAULT_RETRY, asSealbusError, backoffDelay, type RetryOptions } from './backoff.js';
+import { DEFAULT_RETRY, asSealbusError, retryDelay, type RetryOptions } from './backoff.js';
 
 export type { Assignment, ConsumerOptions, StartAt } from './consumer-options.js';
 import { ConsumerAssignment, type BufferedBatch } from './consumer-assignment.js';
@@ -369,7 +369,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       void this.#subscribe(assignment);
-    }, backoffDelay(assignment.attempts, this.#retry, this.#random));
+    }, retryDelay(error, assignment.attempts, this.#retry, this.#random));
     this.#timers.add(timer);
   }
 

@@ -1,6 +1,6 @@
 import { SealbusError, isSealbusError } from '../errors/index.js';
 import type { AssignmentFrame, CommitOffset, GroupStrategy } from '../protocol/index.js';
-import { asSealbusError, backoffDelay, type RetryOptions } from './backoff.js';
+import { asSealbusError, retryDelay, type RetryOptions } from './backoff.js';
 import type { Session } from './session.js';
 import type { SessionSource } from './session-source.js';
 
@@ -140,7 +140,7 @@ export class GroupMember {
     this.#rejoinTimer = setTimeout(() => {
       this.#rejoinTimer = null;
       void this.#join();
-    }, backoffDelay(this.#attempts, this.#options.retry, this.#options.random));
+    }, retryDelay(error, this.#attempts, this.#options.retry, this.#options.random));
   }
 
   #startTimers(session: Session, heartbeatIntervalMs: number): void {

@@ -1,6 +1,6 @@
 import { SealbusError } from '../errors/index.js';
 import type { ProducerStamp } from '../log/types.js';
-import { asSealbusError, backoffDelay, type RetryOptions } from './backoff.js';
+import { asSealbusError, retryDelay, type RetryOptions } from './backoff.js';
 import { PartitionPipeline } from './partition-pipeline.js';
 import type { ProducerBatch } from './producer-batch.js';
 import type { Session } from './session.js';
@@ -47,6 +47,8 @@ export class ProducerSender {
   #retryTimer: NodeJS.Timeout | null = null;
   #retryTimerAt = Number.POSITIVE_INFINITY;
   #connectAttempts = 0;
+  /** The broker refused a batch over the principal's quota: nothing is sent before this time. */
+  #throttledUntil = 0;
   #fatal: SealbusError | null = null;
 
   constructor(sessions: SessionSource, options: SenderOptions) {
@@ -99,6 +101,11 @@ export class ProducerSender {
   async #sendReady(): Promise<void> {
     const pipelines = [...this.#pipelines.values()].filter((pipeline) => pipeline.queue.length > 0);
     if (pipelines.length === 0 || this.#inFlight >= this.#options.maxInFlight) return;
+    // The quota is the principal's, not the partition's: every partition waits out a refusal.
+    if (this.#options.clock() < this.#throttledUntil) {
+      this.#scheduleRetry(this.#throttledUntil);
+      return;
+    }
     let session: Session;
     try {
       session = await this.#sessions.get();
@@ -195,18 +202,22 @@ export class ProducerSender {
     if (error.code === 'SEALBUS_ERR_PRODUCER_FENCED') this.#failAll(error);
     if (error.code === 'SEALBUS_ERR_ENVELOPE_RECIPIENTS_STALE' || error.code === 'SEALBUS_ERR_SCHEMA_STALE') this.#reseal(pipeline, batch, error.code);
     const now = this.#options.clock();
+    // Over quota is being told to slow down, not a failure: it uses no attempt (the delivery timeout still holds).
+    const throttled = error.code === 'SEALBUS_ERR_QUOTA_EXCEEDED';
     const retriable =
       error.retriable &&
       this.#fatal === null &&
-      batch.attempts + 1 < this.#options.retry.maxAttempts &&
+      (throttled || batch.attempts + 1 < this.#options.retry.maxAttempts) &&
       now - batch.createdAt < this.#options.deliveryTimeoutMs;
     pipeline.failed(batch, retriable);
     if (!retriable) {
       batch.reject(error);
       return;
     }
-    batch.attempts++;
-    pipeline.retryAt = Math.max(pipeline.retryAt, now + backoffDelay(batch.attempts, this.#options.retry, this.#options.random));
+    if (!throttled) batch.attempts++;
+    const retryAt = now + retryDelay(error, batch.attempts, this.#options.retry, this.#options.random);
+    pipeline.retryAt = Math.max(pipeline.retryAt, retryAt);
+    if (throttled) this.#throttledUntil = Math.max(this.#throttledUntil, retryAt);
   }
 
   /**
@@ -232,7 +243,7 @@ export class ProducerSender {
     }
     if (!error.retriable) return;
     this.#connectAttempts++;
-    this.#scheduleRetry(now + backoffDelay(this.#connectAttempts, this.#options.retry, this.#options.random));
+    this.#scheduleRetry(now + retryDelay(error, this.#connectAttempts, this.#options.retry, this.#options.random));
   }
 
   #failAll(error: SealbusError): void {

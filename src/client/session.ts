@@ -263,7 +263,12 @@ export class Session {
           this.#sessionError = SealbusError.fromWire({ code: frame.code, message: frame.message });
           return;
         }
-        this.#settle(frame.requestId, (pending) => pending.reject(SealbusError.fromWire({ code: frame.code, message: frame.message })));
+        this.#settle(frame.requestId, (pending) =>
+          pending.reject(
+            // A retry-after hint (a quota refusal) travels as a detail: the retry logic reads it there.
+            SealbusError.fromWire({ code: frame.code, message: frame.message, ...(frame.retryAfterMs !== undefined && { details: { retryAfterMs: frame.retryAfterMs } }) }),
+          ),
+        );
         return;
       default:
         this.#settle(frame.requestId, (pending) => {

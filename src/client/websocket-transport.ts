@@ -38,7 +38,9 @@ function errorFromResponse(response: IncomingMessage): Promise<SealbusError> {
       try {
         const body = parseJson(Buffer.concat(chunks), 'refusal body') as { code?: unknown; message?: unknown } | null;
         if (typeof body?.code === 'string' && typeof body.message === 'string') {
-          resolve(SealbusError.fromWire({ code: body.code, message: body.message }));
+          const retryAfter = Number(response.headers['retry-after']);
+          const details = Number.isFinite(retryAfter) && retryAfter > 0 ? { details: { retryAfterMs: retryAfter * 1000 } } : {};
+          resolve(SealbusError.fromWire({ code: body.code, message: body.message, ...details }));
           return;
         }
       } catch {

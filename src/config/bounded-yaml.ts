@@ -1,4 +1,4 @@
-import { Composer, Lexer, LineCounter, Parser, YAMLParseError, type CST, type Document } from 'yaml';
+import { Composer, Lexer, LineCounter, Parser, YAMLParseError, isMap, isScalar, isSeq, visit, type CST, type Document, type Node as YamlNode } from 'yaml';
 
 /** Nesting of the parser's stack that untrusted YAML may reach; real configuration and policy files stay far below. */
 export const MAX_YAML_NESTING = 32;
@@ -25,12 +25,40 @@ function* boundedTokens(parser: Parser, source: string): Generator<CST.Token> {
 }
 
 /**
+ * The yaml library's own `uniqueKeys` compares each key with every key before it in its map: a
+ * 1 MiB file of distinct keys took minutes. The same check, once per key: scalar keys by value
+ * (as the library does), other keys never equal. The errors are the library's, in file order.
+ */
+function reportDuplicateKeys(doc: Document.Parsed): void {
+  const duplicates: YAMLParseError[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) {
+          const at = key.range?.[0] ?? 0;
+          duplicates.push(new YAMLParseError([at, at + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
+        }
+        seen.add(key.value);
+      }
+    },
+  });
+  if (duplicates.length === 0) return;
+  const ordered = [...doc.errors, ...duplicates].sort((a, b) => a.pos[0] - b.pos[0]);
+  doc.errors.splice(0, doc.errors.length, ...ordered);
+}
+
+/**
  * Composes one YAML (or, with `json`, JSON) document from untrusted text, with bounded nesting,
  * unique keys and no merge keys; a second document is an error on the first. Throws YamlTooDeep.
  * Read values with `doc.toJS({ maxAliasCount })` to bound alias expansion as well.
  */
 export function composeYaml(text: string, lineCounter: LineCounter, options: { json: boolean }): Document.Parsed | null {
-  const composer = new Composer({ uniqueKeys: true, strict: true, version: '1.2', schema: options.json ? 'json' : 'core', merge: false });
+  // resolveKnownTags: false, or `!!omap`, `!!set`, `!!binary` and `!!timestamp` would make Maps, Sets,
+  // buffers and Dates, whose entries a JSON Schema does not see: `auth: !!omap [...]` passed with every
+  // setting in it left at its default. Those tags now read as what they tag (a list, a map, a string).
+  const composer = new Composer({ uniqueKeys: false, strict: true, version: '1.2', schema: options.json ? 'json' : 'core', merge: false, resolveKnownTags: false });
   let doc: Document.Parsed | null = null;
   lineCounter.addNewLine(0); // what Parser.parse does first, so that line numbers start at 1
   for (const composed of composer.compose(boundedTokens(new Parser(lineCounter.addNewLine), text), true, text.length)) {
@@ -40,7 +68,28 @@ export function composeYaml(text: string, lineCounter: LineCounter, options: { j
     }
     doc = composed;
   }
+  if (doc !== null) reportDuplicateKeys(doc);
   return doc;
+}
+
+/**
+ * Where the first key that is not a scalar is, or null. toJS would stringify such a key, at a cost
+ * that grows steeply with nesting, into a name no file means (and warns on stderr).
+ */
+export function firstComplexKey(root: unknown): number | null {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) return (pair.key as YamlNode | null)?.range?.[0] ?? 0;
+        pending.push(pair.value);
+      }
+    } else if (isSeq(node)) {
+      pending.push(...node.items);
+    }
+  }
+  return null;
 }
 
 /** Parses untrusted YAML or JSON text to a plain value; throws an Error whose message says what is wrong and on which line. */
@@ -58,5 +107,7 @@ export function parseBoundedYaml(text: string, options: { json: boolean; maxAlia
   if (doc === null) return undefined;
   const error = doc.errors[0];
   if (error !== undefined) throw new Error(`line ${lineAt(error.pos[0])}: ${error.message.split('\n')[0] ?? 'cannot be parsed'}`);
+  const complexKey = firstComplexKey(doc.contents);
+  if (complexKey !== null) throw new Error(`line ${lineAt(complexKey)}: map keys must be plain strings`);
   return doc.toJS({ maxAliasCount: options.maxAliasCount });
 }

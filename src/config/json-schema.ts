@@ -37,6 +37,9 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
     const missing = String((error.params as { missingProperty?: unknown }).missingProperty);
     pointer = `${pointer}/${missing}`;
     reason = 'is required';
+  } else if (error.keyword === 'false schema') {
+    // A setting another one rules out (e.g. store.servers without store.kind: jetstream).
+    reason = 'is not allowed with the other settings of its section (see docs/configuration.md)';
   } else if (error.keyword === 'enum') {
     const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues ?? [];
     reason = `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;

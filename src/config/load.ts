@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -47,6 +48,11 @@ export function configFromObject(input: unknown, source: string, baseDir = proce
     if (config.tls[key] !== undefined) config.tls[key] = absolute(config.tls[key]);
   }
   config.store.dir = absolute(config.store.dir);
+  for (const key of ['credentialsFile', 'tokenFile', 'passwordFile'] as const) {
+    if (config.store[key] !== undefined) config.store[key] = absolute(config.store[key]);
+  }
+  const natsTls = config.store.tls as Record<string, unknown> | undefined;
+  for (const key of ['ca', 'cert', 'key'] as const) if (natsTls?.[key] !== undefined) natsTls[key] = absolute(natsTls[key]);
   config.policy.dir = absolute(config.policy.dir);
   const issuer = config.auth.localIssuer;
   issuer.keyDir = issuer.keyDir === undefined ? resolve(String(config.store.dir), 'issuer') : absolute(issuer.keyDir);
@@ -58,14 +64,25 @@ export function configFromObject(input: unknown, source: string, baseDir = proce
 
 /** Reads and validates `sealbus.yaml` (or `.json`). */
 export async function loadConfigFile(file: string): Promise<SealbusConfig> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    const bytes = await readFile(file);
-    if (bytes.length > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
-    text = bytes.toString('utf8');
+    bytes = await readFile(file);
   } catch (err) {
     throw new SealbusError('SEALBUS_ERR_CONFIG_UNREADABLE', { file, reason: (err as Error).message });
   }
+  return configFromBytes(bytes, file);
+}
+
+/**
+ * `loadConfigFile` once the bytes are read: `file` names the source in errors, says whether it is
+ * JSON, and is where relative paths start from.
+ */
+export function configFromBytes(bytes: Buffer, file: string): SealbusConfig {
+  const unreadable = (reason: string) => new SealbusError('SEALBUS_ERR_CONFIG_UNREADABLE', { file, reason });
+  if (bytes.length > MAX_CONFIG_BYTES) throw unreadable(`larger than ${MAX_CONFIG_BYTES} bytes`);
+  // Replacement characters would silently change a path or a name, as policy files refuse them too.
+  if (!isUtf8(bytes)) throw unreadable('not valid UTF-8');
+  const text = bytes.toString('utf8');
   let parsed: unknown;
   try {
     // JSON too goes through the bounded parser: JSON.parse has no depth limit either.

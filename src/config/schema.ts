@@ -5,6 +5,8 @@
  */
 const positiveInt = { type: 'integer', minimum: 1 } as const;
 const path = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+/** A quota's rate or burst: a positive integer, or null for no limit. */
+const quotaRate = { type: ['integer', 'null'], minimum: 1 } as const;
 
 export const configSchema = {
   $id: 'https://sealbus.dev/schemas/config.json',
@@ -113,10 +115,22 @@ export const configSchema = {
       additionalProperties: false,
       required: ['dir'],
       properties: {
-        kind: { enum: ['file'], default: 'file' },
+        kind: { enum: ['file', 'jetstream'], default: 'file' },
         dir: path,
         retentionCheckMs: { ...positiveInt, default: 60_000 },
+        // kind: jetstream only (docs/cluster.md). Server URLs carry no credentials; secrets are files.
+        servers: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', pattern: '^(nats|tls)://[^@\\s/]+$', maxLength: 512 } },
+        tls: { type: 'object', additionalProperties: false, required: ['ca'], properties: { ca: path, cert: path, key: path }, dependentRequired: { cert: ['key'], key: ['cert'] } },
+        credentialsFile: path,
+        tokenFile: path,
+        user: { type: 'string', minLength: 1, maxLength: 256 },
+        passwordFile: path,
+        replicas: { enum: [1, 3] },
+        streamPrefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
       },
+      if: { properties: { kind: { const: 'jetstream' } }, required: ['kind'] },
+      then: { properties: { servers: true, tls: true }, required: ['servers', 'tls'] },
+      else: { properties: { servers: false, tls: false, credentialsFile: false, tokenFile: false, user: false, passwordFile: false, replicas: false, streamPrefix: false } },
     },
     topicDefaults: {
       type: 'object',
@@ -146,6 +160,56 @@ export const configSchema = {
         maxSessions: { ...positiveInt, default: 10_000 },
         longPollMaxMs: { ...positiveInt, maximum: 300_000, default: 30_000 },
         fetchMaxBytes: { ...positiveInt, default: 4_194_304 },
+        // Connections and timeouts (docs/operations.md, "Limits and quotas").
+        maxConnections: { ...positiveInt, default: 16_384 },
+        maxConnectionsPerIp: { ...positiveInt, default: 4096 },
+        maxConnectionsPerPrincipal: { ...positiveInt, default: 4096 },
+        handshakeTimeoutMs: { ...positiveInt, maximum: 300_000, default: 10_000 },
+        headersTimeoutMs: { ...positiveInt, maximum: 300_000, default: 20_000 },
+        requestTimeoutMs: { ...positiveInt, maximum: 3_600_000, default: 60_000 },
+        idleTimeoutMs: { ...positiveInt, maximum: 3_600_000, default: 65_000 },
+        webSocketPingIntervalMs: { ...positiveInt, maximum: 3_600_000, default: 30_000 },
+        socketHighWaterBytes: { type: 'integer', minimum: 65_536, maximum: 268_435_456, default: 4_194_304 },
+      },
+    },
+    quotas: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        default: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            produceBytesPerSecond: { ...quotaRate, default: 268_435_456 },
+            produceBurstBytes: quotaRate,
+            consumeBytesPerSecond: { ...quotaRate, default: 536_870_912 },
+            consumeBurstBytes: quotaRate,
+            requestsPerSecond: { ...quotaRate, default: 10_000 },
+            requestBurst: quotaRate,
+          },
+        },
+        // Overrides by principal name; a key left out takes its value from `default`.
+        principals: {
+          type: 'object',
+          default: {},
+          maxProperties: 10_000,
+          propertyNames: { minLength: 1, maxLength: 1024 },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              produceBytesPerSecond: quotaRate,
+              produceBurstBytes: quotaRate,
+              consumeBytesPerSecond: quotaRate,
+              consumeBurstBytes: quotaRate,
+              requestsPerSecond: quotaRate,
+              requestBurst: quotaRate,
+            },
+          },
+        },
+        maxTrackedPrincipals: { type: 'integer', minimum: 16, maximum: 10_000_000, default: 100_000 },
       },
     },
     audit: {

@@ -28,7 +28,22 @@ export interface SealbusConfig {
     }[];
   };
   readonly policy: { readonly dir: string; readonly watch: boolean; readonly cacheSize: number };
-  readonly store: { readonly kind: 'file'; readonly dir: string; readonly retentionCheckMs: number };
+  readonly store:
+    | { readonly kind: 'file'; readonly dir: string; readonly retentionCheckMs: number }
+    | {
+        readonly kind: 'jetstream';
+        /** The broker's own folder (signing keys by default); the log itself is in JetStream. */
+        readonly dir: string;
+        readonly retentionCheckMs: number;
+        readonly servers: readonly string[];
+        readonly tls: { readonly ca: string; readonly cert?: string; readonly key?: string };
+        readonly credentialsFile?: string;
+        readonly tokenFile?: string;
+        readonly user?: string;
+        readonly passwordFile?: string;
+        readonly replicas?: 1 | 3;
+        readonly streamPrefix?: string;
+      };
   readonly topicDefaults: {
     readonly partitions: number;
     readonly retentionMs: number | null;
@@ -48,6 +63,21 @@ export interface SealbusConfig {
     readonly maxSessions: number;
     readonly longPollMaxMs: number;
     readonly fetchMaxBytes: number;
+    readonly maxConnections: number;
+    readonly maxConnectionsPerIp: number;
+    readonly maxConnectionsPerPrincipal: number;
+    readonly handshakeTimeoutMs: number;
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly webSocketPingIntervalMs: number;
+    readonly socketHighWaterBytes: number;
+  };
+  readonly quotas: {
+    readonly default: QuotaSettings;
+    /** Overrides by principal name; a key left out takes its value from `default`. */
+    readonly principals: Readonly<Record<string, QuotaSettings>>;
+    readonly maxTrackedPrincipals: number;
   };
   readonly audit: {
     /** The broker's name in its audit events (`source: sealbus://<brokerId>`); defaults to the host name. */
@@ -63,4 +93,14 @@ export interface SealbusConfig {
     readonly maxPendingEvents: number;
   };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+/** One principal's quotas: rates per second and bursts; null is no limit, a burst left out is one second of its rate. */
+export interface QuotaSettings {
+  readonly produceBytesPerSecond?: number | null;
+  readonly produceBurstBytes?: number | null;
+  readonly consumeBytesPerSecond?: number | null;
+  readonly consumeBurstBytes?: number | null;
+  readonly requestsPerSecond?: number | null;
+  readonly requestBurst?: number | null;
 }

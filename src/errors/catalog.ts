@@ -1,6 +1,7 @@
 import { authErrors } from './codes-auth.js';
 import { generalErrors } from './codes-general.js';
 import { groupErrors } from './codes-groups.js';
+import { limitErrors } from './codes-limits.js';
 import { logErrors } from './codes-log.js';
 import { payloadErrors } from './codes-payload.js';
 import { policyErrors } from './codes-policy.js';
@@ -22,6 +23,7 @@ export const catalog = {
   ...groupErrors,
   ...payloadErrors,
   ...schemaErrors,
+  ...limitErrors,
 } as const;
 
 export type ErrorCode = keyof typeof catalog;

@@ -15,4 +15,10 @@ export const generalErrors = {
   SEALBUS_ERR_AUDIT_INVALID: { status: 400, retriable: false, message: 'The audit event is invalid: {reason}' },
   SEALBUS_ERR_AUDIT_UNAVAILABLE: { status: 503, retriable: true, message: 'The audit log cannot be written: {reason}; the operation was refused' },
   SEALBUS_ERR_AUDIT_TAMPERED: { status: 500, retriable: false, message: 'The audit log does not verify at position {position}: {reason}' },
+  // One writer per chain: a second broker started with the same audit.brokerId on a shared store.
+  SEALBUS_ERR_BROKER_ID_IN_USE: {
+    status: 409,
+    retriable: false,
+    message: 'Broker id "{brokerId}" is in use by another running broker on this store (instance {holder}, seen {ageMs} ms ago); give every broker its own audit.brokerId',
+  },
 } as const satisfies ErrorTable;

@@ -51,6 +51,21 @@ export const logErrors = {
     message: 'Partition {topic}/{partition} is read-only after a failed fsync; restart the broker after checking the disk',
   },
   SEALBUS_ERR_STORE_CLOSED: { status: 503, retriable: true, message: 'The log store is closed' },
+  SEALBUS_ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    message: 'The cluster store did not answer ({what}): {reason}',
+  },
+  SEALBUS_ERR_STORE_CONFLICT: {
+    status: 503,
+    retriable: true,
+    message: 'Brokers kept racing to update {what}; nothing was written',
+  },
+  SEALBUS_ERR_STORE_DATA_INVALID: {
+    status: 500,
+    retriable: false,
+    message: 'Message {seq} of {topic}/{partition} in the cluster store is not a valid sealbus batch ({reason}); it is not served',
+  },
   SEALBUS_ERR_STORE_LOCKED: {
     status: 503,
     retriable: false,

@@ -167,6 +167,12 @@ function scanNumber(bytes: Uint8Array, start: number, what: string): number {
   return index;
 }
 
+/** Whether only whitespace comes between `index` and the byte `close` (`]` or `}`): an empty container. */
+function closesAt(bytes: Uint8Array, index: number, close: number): boolean {
+  while (index < bytes.length && (bytes[index] === 0x20 || bytes[index] === 0x0a || bytes[index] === 0x0d || bytes[index] === 0x09)) index++;
+  return bytes[index] === close;
+}
+
 /**
  * One pass over the text: depth, string lengths, keys and items per container, numbers. Returns
  * every byte outside structure ORed together (below 0x80: the text is ASCII).
@@ -199,6 +205,10 @@ function scan(bytes: Uint8Array, limits: JsonLimits, what: string): number {
       index = end;
     } else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
       if (depth >= maxDepth) throw tooDeep(what, index, maxDepth);
+      // Commas count the items after the first: a limit of 0 is checked here, on the first one.
+      if ((byte === OPEN_OBJECT ? maxKeys : maxArrayItems) < 1 && !closesAt(bytes, index + 1, byte + 2)) {
+        throw tooManyItems(what, index, byte === OPEN_OBJECT, limits);
+      }
       depth++;
       counts[depth] = 0;
       kinds[depth] = byte === OPEN_OBJECT ? 1 : 0;

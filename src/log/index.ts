@@ -29,5 +29,8 @@ export { TOPIC_DEFAULTS, TOPIC_LIMITS, resolveTopicConfig } from './topic-config
 export { FileLogStore, type FileLogStoreOptions } from './file/file-log-store.js';
 export { nodeFileSystem, type LogFileSystem } from './file/fs-seam.js';
 export { MemoryLogStore, type MemoryLogStoreOptions } from './memory/memory-log-store.js';
+export { JetStreamLogStore } from './jetstream/jetstream-log-store.js';
+export type { JetStreamLogStoreOptions } from './jetstream/store-options.js';
+export type { NatsConnectOptions } from './jetstream/connection.js';
 export { openLogStore, type OpenLogStoreOptions } from './open-log-store.js';
 export { checkLogDir, type CheckResult } from './check.js';

@@ -25,6 +25,7 @@
  *
  * Record i of a batch has offset baseOffset + i and the batch's timestamp.
  */
+import { isUtf8 } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { SealbusError } from '../errors/index.js';
 import type { EncodedRecords } from './types.js';
@@ -213,6 +214,10 @@ export function validateRecords(records: EncodedRecords, limits: RecordLimits, t
       if (nameLength === 0 || nameLength > limits.maxHeaderNameBytes) {
         throw invalid(`record ${index} header ${h} name must be 1..${limits.maxHeaderNameBytes} bytes`);
       }
+      if (at + 2 + nameLength > end) throw invalid(`record ${index} header ${h} name is cut short`);
+      // Replacement characters would let two byte strings decode to one name, and the stored
+      // bytes would no longer be what a decoded record re-encodes to (as for frame strings).
+      if (!isUtf8(buf.subarray(at + 2, at + 2 + nameLength))) throw invalid(`record ${index} header ${h} name is not valid UTF-8`);
       at += 2 + nameLength;
       at = skipBytes(buf, at, end, index, `header ${h} value`);
     }
@@ -298,56 +303,78 @@ export function computeBatchCrc(batch: Buffer): number {
 export function verifyBatch(batch: Buffer): boolean {
   const header = decodeBatchHeader(batch);
   if (header === null || header.totalBytes !== batch.length) return false;
-  if (header.magic !== BATCH_MAGIC || Number.isNaN(header.baseOffset) || Number.isNaN(header.timestamp)) return false;
+  if (header.magic !== BATCH_MAGIC || Number.isNaN(header.baseOffset) || Number.isNaN(header.timestamp) || Number.isNaN(header.producerId)) return false;
+  // Attributes and reserved bytes are 0 in this version: a reader must not take a batch whose bits
+  // it does not know (compression, say) for a plain one.
+  if (batch[17] !== 0 || batch.readUInt16LE(18) !== 0) return false;
   // Every offset up to the next one must be exact, as encodeBatch requires: past 2^53, baseOffset + i is rounded.
   if (header.baseOffset + header.recordCount > MAX_SAFE) return false;
   return computeBatchCrc(batch) === header.crc;
 }
 
-/** Decodes the records of one whole, verified batch. */
+/**
+ * Decodes the records of one whole batch. Verify it first (`verifyBatch`): a CRC is no MAC, so the
+ * lengths are still checked as they are read, and a batch whose records do not fit its bytes
+ * throws SEALBUS_ERR_BATCH_INVALID rather than reading past them.
+ */
 export function decodeRecords(batch: Buffer): LogRecord[] {
   const header = decodeBatchHeader(batch);
   if (header === null) throw invalid('batch shorter than its header');
-  return decodeSection(batch, BATCH_HEADER_BYTES, header.recordCount, header.baseOffset, header.timestamp);
+  if (header.totalBytes > batch.length) throw invalid(`batch of ${header.totalBytes} bytes is cut short at ${batch.length}`);
+  return decodeSection(batch.subarray(0, header.totalBytes), BATCH_HEADER_BYTES, header.recordCount, header.baseOffset, header.timestamp);
 }
 
 /**
  * Decodes a records section as a client sent it (no batch header, so no offsets or timestamp yet:
- * both are 0). Call `validateRecords` on it first: this walks lengths without checking them.
+ * both are 0). Call `validateRecords` on it first, for the limits and the header names.
  */
 export function decodeRecordSection(records: EncodedRecords): LogRecord[] {
   return decodeSection(records.bytes, 0, records.count, 0, 0);
 }
 
+/** Smallest record: u32 length, u8 attributes, two null lengths and a header count. */
+const MIN_RECORD_BYTES = 4 + 1 + 4 + 4 + 2;
+
 function decodeSection(buf: Buffer, start: number, count: number, baseOffset: number, timestamp: number): LogRecord[] {
+  // Checked before allocating, so that a forged count allocates nothing.
+  if (!Number.isInteger(count) || count < 0 || count * MIN_RECORD_BYTES > buf.length - start) {
+    throw invalid(`${buf.length - start} bytes cannot hold ${count} records`);
+  }
   const records = new Array<LogRecord>(count);
   let pos = start;
   for (let i = 0; i < count; i++) {
-    const length = buf.readUInt32LE(pos);
-    const end = pos + 4 + length;
-    let at = pos + 5;
-    const [key, afterKey] = readBytes(buf, at);
-    const [value, afterValue] = readBytes(buf, afterKey);
-    at = afterValue;
-    const headerCount = buf.readUInt16LE(at);
-    at += 2;
+    if (pos + 4 > buf.length) throw invalid(`record ${i} is cut short`);
+    const end = pos + 4 + buf.readUInt32LE(pos);
+    if (end > buf.length || end - pos < MIN_RECORD_BYTES) throw invalid(`record ${i} length does not fit its batch`);
+    if (buf[pos + 4] !== 0) throw invalid(`record ${i} has unknown attributes`);
+    const [key, afterKey] = readBytes(buf, pos + 5, end, i, 'key');
+    const [value, afterValue] = readBytes(buf, afterKey, end, i, 'value');
+    if (afterValue + 2 > end) throw invalid(`record ${i} is cut short`);
+    const headerCount = buf.readUInt16LE(afterValue);
+    let at = afterValue + 2;
     const headers: RecordHeader[] = [];
     for (let h = 0; h < headerCount; h++) {
-      const nameLength = buf.readUInt16LE(at);
-      const name = buf.toString('utf8', at + 2, at + 2 + nameLength);
-      const [headerValue, next] = readBytes(buf, at + 2 + nameLength);
+      if (at + 2 > end) throw invalid(`record ${i} header ${h} is cut short`);
+      const nameEnd = at + 2 + buf.readUInt16LE(at);
+      if (nameEnd > end) throw invalid(`record ${i} header ${h} name is cut short`);
+      const name = buf.toString('utf8', at + 2, nameEnd);
+      const [headerValue, next] = readBytes(buf, nameEnd, end, i, `header ${h} value`);
       headers.push({ name, value: headerValue });
       at = next;
     }
+    if (at !== end) throw invalid(`record ${i} has ${end - at} bytes past its last field`);
     records[i] = { offset: baseOffset + i, timestamp, key, value, headers };
     pos = end;
   }
+  if (pos !== buf.length) throw invalid(`${buf.length - pos} bytes follow the last of ${count} records`);
   return records;
 }
 
-function readBytes(buf: Buffer, at: number): [Buffer | null, number] {
+function readBytes(buf: Buffer, at: number, end: number, index: number, what: string): [Buffer | null, number] {
+  if (at + 4 > end) throw invalid(`record ${index} ${what} is cut short`);
   const length = buf.readInt32LE(at);
   if (length === -1) return [null, at + 4];
+  if (length < 0 || at + 4 + length > end) throw invalid(`record ${index} ${what} length ${length} is out of bounds`);
   return [buf.subarray(at + 4, at + 4 + length), at + 4 + length];
 }
 

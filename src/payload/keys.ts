@@ -151,7 +151,10 @@ export function parseKeyFile(text: string, file = 'the key file'): ClientKeys & 
   const signingRecord = signingValue as Record<string, unknown>;
   const signingSecret = bytes(file, signingRecord['secretKey'], 'signing.secretKey', 64);
   const signingPublic = bytes(file, signingRecord['publicKey'], 'signing.publicKey', 32);
-  if (!Buffer.from(nacl.sign.keyPair.fromSecretKey(signingSecret).publicKey).equals(Buffer.from(signingPublic))) {
+  // fromSecretKey only copies the secret key's second half: the public key is checked against the
+  // one its seed (the first half, what signs) makes, so that a file cannot sign for another key.
+  const derived = nacl.sign.keyPair.fromSeed(signingSecret.subarray(0, 32));
+  if (!Buffer.from(derived.secretKey).equals(Buffer.from(signingSecret)) || !Buffer.from(derived.publicKey).equals(Buffer.from(signingPublic))) {
     throw fileInvalid(file, 'signing.publicKey does not belong to its secret key');
   }
   const previous = record['previousEncryption'] ?? [];

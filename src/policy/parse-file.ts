@@ -1,5 +1,5 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node as YamlNode } from 'yaml';
-import { MAX_YAML_NESTING, YamlTooDeep, composeYaml } from '../config/bounded-yaml.js';
+import { MAX_YAML_NESTING, YamlTooDeep, composeYaml, firstComplexKey } from '../config/bounded-yaml.js';
 import { finding } from './findings.js';
 import { POLICY_LIMITS } from './schema.js';
 import type { LintFinding } from './types.js';
@@ -13,23 +13,6 @@ export interface ParsedPolicyFile {
 
 export function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** A key that is a collection would be stringified by toJS, at a cost that grows steeply with nesting. */
-function firstComplexKey(root: unknown): number | null {
-  const pending: unknown[] = [root];
-  while (pending.length > 0) {
-    const node = pending.pop();
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        if (!isScalar(pair.key)) return (pair.key as YamlNode | null)?.range?.[0] ?? 0;
-        pending.push(pair.value);
-      }
-    } else if (isSeq(node)) {
-      pending.push(...node.items);
-    }
-  }
-  return null;
 }
 
 function valueTooDeep(value: unknown, depth: number): boolean {

@@ -51,6 +51,9 @@ export const STRATEGY_CODES = { range: 0, sticky: 1 } as const;
 /** PRODUCE flag: a producer stamp (producerId, epoch, baseSequence) follows. */
 export const PRODUCE_FLAG_STAMP = 0x01;
 
+/** ERROR flag (in the byte that was only `retriable`, bit 0): a `u32 retryAfterMs` follows. */
+export const ERROR_FLAG_RETRY_AFTER = 0x02;
+
 /** The epoch value the batch format reserves for "no producer"; never valid on the wire. */
 export const NO_PRODUCER_EPOCH = 0xffff;
 

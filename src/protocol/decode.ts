@@ -2,6 +2,7 @@ import { BATCH_HEADER_BYTES, BATCH_PREFIX_BYTES } from '../log/record-batch.js';
 import { SealbusError } from '../errors/index.js';
 import {
   DEFAULT_FRAME_LIMITS,
+  ERROR_FLAG_RETRY_AFTER,
   FRAME_HEADER_BYTES,
   FRAME_TYPE_CODES,
   NO_PRODUCER_EPOCH,
@@ -223,7 +224,12 @@ function decodeCoreBody(
     case 'ERROR': {
       const code = reader.str16('code', limits.maxErrorCodeBytes);
       const message = reader.str32('message', limits.maxErrorMessageBytes);
-      return { type, requestId, code, message, retriable: reader.bool('retriable') };
+      // Bit 0 retriable, bit 1 a retry-after hint follows: an ERROR without a hint is the same bytes as before hints.
+      const flags = reader.u8('flags');
+      if ((flags & ~(1 | ERROR_FLAG_RETRY_AFTER)) !== 0) throw malformed(`ERROR: unknown flags 0x${flags.toString(16)}`);
+      const retriable = (flags & 1) === 1;
+      if ((flags & ERROR_FLAG_RETRY_AFTER) === 0) return { type, requestId, code, message, retriable };
+      return { type, requestId, code, message, retriable, retryAfterMs: reader.u32('retryAfterMs') };
     }
     case 'OK':
       return { type, requestId };

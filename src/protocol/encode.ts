@@ -1,6 +1,7 @@
 import { BATCH_HEADER_BYTES, BATCH_PREFIX_BYTES } from '../log/record-batch.js';
 import { SealbusError } from '../errors/index.js';
 import {
+  ERROR_FLAG_RETRY_AFTER,
   FRAME_HEADER_BYTES,
   FRAME_TYPE_CODES,
   NO_PRODUCER_EPOCH,
@@ -191,10 +192,14 @@ function encodeCoreFrame(frame: Exclude<Frame, ProduceFrame | RecordsFrame | Gro
       const codeBytes = Buffer.byteLength(frame.code);
       const messageBytes = Buffer.byteLength(frame.message);
       const subscriptionBytes = frame.type === 'SUBSCRIPTION_ERROR' ? 4 : 0;
-      const size = FRAME_HEADER_BYTES + subscriptionBytes + 2 + codeBytes + 4 + messageBytes + 1;
+      // ERROR's retriable byte is a flags byte: bit 1 says a retry-after hint follows.
+      const retryAfterMs = frame.type === 'ERROR' ? frame.retryAfterMs : undefined;
+      const size = FRAME_HEADER_BYTES + subscriptionBytes + 2 + codeBytes + 4 + messageBytes + 1 + (retryAfterMs === undefined ? 0 : 4);
       const writer = new FrameWriter(size, code, frame.type === 'ERROR' ? frame.requestId : 0);
       if (frame.type === 'SUBSCRIPTION_ERROR') writer.u32(frame.subscriptionId, 'subscriptionId');
-      return writer.str16(frame.code, codeBytes, 'code').str32(frame.message, messageBytes, 'message').bool(frame.retriable).finish();
+      writer.str16(frame.code, codeBytes, 'code').str32(frame.message, messageBytes, 'message');
+      if (retryAfterMs === undefined) return writer.bool(frame.retriable).finish();
+      return writer.u8((frame.retriable ? 1 : 0) | ERROR_FLAG_RETRY_AFTER, 'flags').u32(retryAfterMs, 'retryAfterMs').finish();
     }
     case 'OK':
       requireRequestId(frame);

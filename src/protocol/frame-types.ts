@@ -234,6 +234,8 @@ export interface ErrorFrame {
   readonly code: string;
   readonly message: string;
   readonly retriable: boolean;
+  /** Wait at least this long before sending the request again (a quota refusal); absent: no hint. */
+  readonly retryAfterMs?: number;
 }
 
 export interface OkFrame {

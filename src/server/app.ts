@@ -26,6 +26,7 @@ import { registerSchemaRoutes } from './routes/schemas.js';
 import type { SchemaRegistry } from '../broker/schema-registry.js';
 import { registerMetricsRoute, type BrokerMetrics } from './metrics.js';
 import { registerTopicRoutes } from './routes/topics.js';
+import { BrokerLimits, installHttpLimits, serverTimeouts } from './limits/index.js';
 import { SessionRegistry } from './ws/registry.js';
 import { registerWebSocketRoute } from './ws/route.js';
 
@@ -33,6 +34,7 @@ export interface AppDeps {
   readonly broker: Broker;
   readonly authenticator: RequestAuthenticator;
   readonly limits: SealbusConfig['limits'];
+  readonly quotas: SealbusConfig['quotas'];
   readonly readiness: () => Readiness;
   /** The local issuer's public keys, served at /.well-known/jwks.json. */
   readonly jwks: () => { keys: readonly object[] };
@@ -59,6 +61,8 @@ export interface AppDeps {
 export interface SealbusApp {
   readonly app: FastifyInstance;
   readonly sessions: SessionRegistry;
+  /** Quotas and connection limits, and their counters (`stats()`). */
+  readonly limits: BrokerLimits;
 }
 
 /**
@@ -92,12 +96,12 @@ function installJsonBodyParser(app: FastifyInstance, maxBodyBytes: number): void
  */
 export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   const app = Fastify({
-    ...(deps.https !== undefined && { https: deps.https }),
+    ...(deps.https !== undefined && { https: { ...deps.https, ...serverTimeouts(deps.limits) } }),
     bodyLimit: deps.limits.maxBodyBytes,
-    // Slow clients (slowloris) cannot hold a connection open forever.
-    connectionTimeout: 60_000,
-    requestTimeout: 30_000 + deps.limits.longPollMaxMs,
-    keepAliveTimeout: 65_000,
+    // Slow clients (slowloris) cannot hold a connection open forever; a long poll is not idleness.
+    connectionTimeout: Math.max(deps.limits.idleTimeoutMs, deps.limits.longPollMaxMs + 5000),
+    requestTimeout: deps.limits.requestTimeoutMs,
+    keepAliveTimeout: deps.limits.idleTimeoutMs,
     return503OnClosing: true,
     // Unknown properties are errors, never silently dropped: a client must learn that its field
     // was not understood. Types are coerced only where HTTP has no types (query strings, params).
@@ -116,6 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   }) as unknown as FastifyInstance;
   const clock = deps.clock ?? Date.now;
   const sessions = new SessionRegistry(deps.limits.maxSessions);
+  const limits = new BrokerLimits(deps.limits, deps.quotas, clock);
+  limits.attach(app.server, app.log);
 
   app.decorateRequest('certificate', null);
   app.decorateRequest('principal', null);
@@ -156,10 +162,13 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
     // Fail closed: nothing the audit log must record is served while it cannot be written.
     audit.assertAvailable();
   });
+  installHttpLimits(app, limits);
 
-  // One structured line per answered request (pino, redacted): refusals at info, the rest at debug.
+  // One structured line per answered request (pino, redacted): server errors at error, the rest at
+  // debug. Refusals (401, 403, 429) are counted in the metrics and recorded in the audit log; logging
+  // each at info would let a flood of bad requests flood the log as well.
   app.addHook('onResponse', async (request, reply) => {
-    const level = reply.statusCode >= 500 ? 'error' : reply.statusCode >= 400 ? 'info' : 'debug';
+    const level = reply.statusCode >= 500 ? 'error' : 'debug';
     request.log[level](
       { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, principal: request.principal?.name ?? null },
       'request answered',
@@ -185,9 +194,10 @@ export async function buildApp(deps: AppDeps): Promise<SealbusApp> {
   if (deps.schemas !== undefined) registerSchemaRoutes(app, deps.schemas);
   if (deps.metrics !== undefined) registerMetricsRoute(app, deps.metrics);
   registerRecordRoutes(app, deps.broker, deps.limits);
-  registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock, metrics: deps.metrics?.sessions });
+  registerWebSocketRoute(app, { broker: deps.broker, authenticator: deps.authenticator, limits: deps.limits, sessions, clock, metrics: deps.metrics?.sessions, brokerLimits: limits });
   app.addHook('preClose', async () => {
+    limits.close();
     sessions.closeAll(CLOSE_CODES.SHUTTING_DOWN, 'SEALBUS_ERR_UNAVAILABLE');
   });
-  return { app, sessions };
+  return { app, sessions, limits };
 }

@@ -4,11 +4,13 @@ import { SealbusError, isSealbusError } from '../errors/index.js';
 /**
  * Maps every failure to the catalog's `{code, message}` body and HTTP status. Fastify's own errors
  * (validation, body size, bad JSON) are translated; anything unexpected becomes
- * SEALBUS_ERR_INTERNAL with the request id, and its detail goes to the log only.
+ * SEALBUS_ERR_INTERNAL with the request id, and its detail goes to the log only. `onAnswered`
+ * sees the code of every error answered (metrics).
  */
-export function installErrorHandling(app: FastifyInstance, limits: { maxBodyBytes: number }): void {
+export function installErrorHandling(app: FastifyInstance, limits: { maxBodyBytes: number }, onAnswered: (code: string) => void = () => {}): void {
   app.setErrorHandler((error: FastifyError | SealbusError | Error, request, reply) => {
     const mapped = toSealbusError(error, request.id, limits);
+    onAnswered(mapped.code);
     if (mapped.code === 'SEALBUS_ERR_INTERNAL') {
       request.log.error({ err: error }, 'request failed');
     } else {
@@ -22,6 +24,7 @@ export function installErrorHandling(app: FastifyInstance, limits: { maxBodyByte
   });
   app.setNotFoundHandler((request, reply) => {
     const error = new SealbusError('SEALBUS_ERR_NOT_FOUND', { method: request.method, url: request.url.split('?')[0] });
+    onAnswered(error.code);
     return reply.status(error.status).send(error.toWire());
   });
 }

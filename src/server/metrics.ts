@@ -1,81 +1,64 @@
 /**
  * Prometheus metrics of a broker, served at `/metrics` (a trusted client certificate, no token,
  * like the health probes). One registry per broker, never prom-client's global one, so that
- * several brokers in one process (tests) do not mix their figures.
+ * several brokers in one process (tests) do not mix their figures; the process metrics (CPU,
+ * memory, event loop) come from one registry shared by the process. Every metric is listed in
+ * docs/operations.md; the alert rules and the dashboard in ops/ use only these names.
  */
 import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { AuditMetrics, type AuditMetricsSource } from './metrics/audit.js';
+import { BrokerStateMetrics } from './metrics/broker-state.js';
+import { ConnectionMetrics } from './metrics/connections.js';
+import { LatencyMetrics, registerRequestMetrics, type SessionMetrics } from './metrics/latency.js';
+import { processRegistry } from './metrics/process.js';
+import { SecurityMetrics } from './metrics/security.js';
+import { TrafficMetrics } from './metrics/traffic.js';
 
-/** What the audit metrics read when scraped. */
-export interface AuditMetricsSource {
-  stats(): { readonly written: number; readonly failedWrites: number; readonly checkpoints: number; readonly pending: number; readonly available: boolean };
-}
+export type { AuditMetricsSource } from './metrics/audit.js';
+export type { SessionMetrics } from './metrics/latency.js';
+export { registerRequestMetrics } from './metrics/latency.js';
 
 export class BrokerMetrics {
   readonly registry = new Registry();
-  /** Events lost: written in the background or in open mode, and refused by the log. Alert on any rise. */
-  readonly auditDropped: Counter;
-  #audit: AuditMetricsSource | null = null;
+  readonly audit = new AuditMetrics(this.registry);
+  /** Records, bytes, errors, denials, auth failures: the audit trail's observer (both transports pass it). */
+  readonly traffic = new TrafficMetrics(this.registry);
+  readonly latency = new LatencyMetrics(this.registry);
+  readonly connections = new ConnectionMetrics(this.registry);
+  /** Log sizes, consumer lag, disk: read from the store when scraped. */
+  readonly state = new BrokerStateMetrics(this.registry);
+  /** Certificate expiry, policy in force and reloads, build. */
+  readonly security = new SecurityMetrics(this.registry);
+  /** What a WebSocket session reports: frame latency, acks, errors sent. */
+  readonly sessions: SessionMetrics = this.latency.sessionMetrics(this.traffic);
 
-  constructor() {
-    const registers = [this.registry];
-    this.auditDropped = new Counter({
-      name: 'sealbus_audit_dropped_events_total',
-      help: 'Audit events that could not be written (open fail mode, or background events while the log was failing).',
-      registers,
-    });
-    const source = (): AuditMetricsSource | null => this.#audit;
-    new Gauge({
-      name: 'sealbus_audit_available',
-      help: '1 while the audit log can be written; 0 while it cannot (closed fail mode refuses audited operations). Alert on 0.',
-      registers,
-      collect() {
-        const audit = source();
-        this.set(audit === null ? 0 : audit.stats().available ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'sealbus_audit_write_failures_total',
-      help: 'Writes of the audit log that failed (each refused the events of its group). Alert on any rise.',
-      registers,
-      collect() {
-        this.set(source()?.stats().failedWrites ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'sealbus_audit_events_written_total',
-      help: 'Audit events written since the broker started.',
-      registers,
-      collect() {
-        this.set(source()?.stats().written ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'sealbus_audit_checkpoints_written_total',
-      help: 'Signed audit checkpoints written since the broker started.',
-      registers,
-      collect() {
-        this.set(source()?.stats().checkpoints ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'sealbus_audit_pending_events',
-      help: 'Audit events waiting to be written.',
-      registers,
-      collect() {
-        this.set(source()?.stats().pending ?? 0);
-      },
-    });
+  /** Events lost by the audit trail (broker-audit.ts counts them here). */
+  get auditDropped(): AuditMetrics['dropped'] {
+    return this.audit.dropped;
   }
 
   watchAudit(audit: AuditMetricsSource): void {
-    this.#audit = audit;
+    this.audit.watch(audit);
+  }
+
+  /** The Prometheus text of this broker's metrics followed by the process metrics. */
+  async text(): Promise<string> {
+    const [own, shared] = await Promise.all([this.registry.metrics(), processRegistry().metrics()]);
+    return own.endsWith('\n') ? own + shared : `${own}\n${shared}`;
+  }
+
+  /** Every metric family name served (tests check that the alert rules and dashboard use only these). */
+  async names(): Promise<string[]> {
+    const [own, shared] = await Promise.all([this.registry.getMetricsAsJSON(), processRegistry().getMetricsAsJSON()]);
+    return [...own, ...shared].map((metric) => metric.name);
   }
 }
 
 export function registerMetricsRoute(app: FastifyInstance, metrics: BrokerMetrics): void {
+  registerRequestMetrics(app, metrics.latency);
   app.get('/metrics', { config: { auth: 'certificate' as const } }, async (_request, reply) => {
-    const text = await metrics.registry.metrics();
+    const text = await metrics.text();
     return reply.header('content-type', metrics.registry.contentType).header('cache-control', 'no-store').send(text);
   });
 }

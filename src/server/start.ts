@@ -18,7 +18,7 @@ import { auditText } from '../broker/audit-trail.js';
 import { TokenAdmin } from '../broker/token-admin.js';
 import type { SealbusConfig } from '../config/index.js';
 import { isSealbusError } from '../errors/index.js';
-import { FileLogStore, type LogStore, type RecoveryReport } from '../log/index.js';
+import { FileLogStore, JetStreamLogStore, type LogStore, type RecoveryReport, type TopicConfig } from '../log/index.js';
 import type { LogFileSystem } from '../log/file/fs-seam.js';
 import { PolicyEngine, coverageOfAll, loadPolicyDir, watchPolicyDir } from '../policy/index.js';
 import { CLOSE_CODES } from '../protocol/index.js';
@@ -26,6 +26,7 @@ import { buildApp } from './app.js';
 import { openBrokerAudit, type BrokerAudit } from './broker-audit.js';
 import { openEndToEnd, type EndToEnd } from './end-to-end.js';
 import { BrokerMetrics } from './metrics.js';
+import type { BrokerLimits } from './limits/index.js';
 import type { RequestAuthenticator } from './context.js';
 
 export interface RunningBroker {
@@ -43,6 +44,8 @@ export interface RunningBroker {
   /** The audit log: its writer, trail and signing key. */
   readonly audit: BrokerAudit;
   readonly metrics: BrokerMetrics;
+  /** Quotas and connection limits: `stats()` counts refusals, open connections, throttled deliveries. */
+  readonly limits: BrokerLimits;
   close(): Promise<void>;
 }
 
@@ -65,21 +68,26 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   const clock = options.clock ?? Date.now;
   const defaults = config.topicDefaults;
   const metrics = new BrokerMetrics();
-  const store = new FileLogStore({
-    dir: config.store.dir,
-    onFsync: metrics.latency.observeFsync,
-    clock,
-    ...(options.fileSystem !== undefined && { fs: options.fileSystem }),
-    retentionCheckMs: config.store.retentionCheckMs,
-    defaults: {
-      partitions: defaults.partitions,
-      retentionMs: defaults.retentionMs,
-      retentionBytes: defaults.retentionBytes,
-      maxRecordBytes: defaults.maxRecordBytes,
-      segmentBytes: defaults.segmentBytes,
-      fsync: defaults.fsync === 'always' ? { mode: 'always' } : { mode: 'interval', intervalMs: defaults.fsyncIntervalMs },
-    },
-  });
+  const storeDefaults: Partial<TopicConfig> = {
+    partitions: defaults.partitions,
+    retentionMs: defaults.retentionMs,
+    retentionBytes: defaults.retentionBytes,
+    maxRecordBytes: defaults.maxRecordBytes,
+    segmentBytes: defaults.segmentBytes,
+    fsync: defaults.fsync === 'always' ? { mode: 'always' } : { mode: 'interval', intervalMs: defaults.fsyncIntervalMs },
+  };
+  // The cluster store: every setting of the `store` block but kind and dir goes to it (docs/cluster.md).
+  const store: LogStore =
+    config.store.kind === 'jetstream'
+      ? new JetStreamLogStore({ ...config.store, clock, defaults: storeDefaults })
+      : new FileLogStore({
+          dir: config.store.dir,
+          onFsync: metrics.latency.observeFsync,
+          clock,
+          ...(options.fileSystem !== undefined && { fs: options.fileSystem }),
+          retentionCheckMs: config.store.retentionCheckMs,
+          defaults: storeDefaults,
+        });
   // A policy set that does not load stops the start: the operator sees the file and line now,
   // rather than a broker that denies everything for a reason nobody reads.
   const policy = new PolicyEngine(await loadPolicyDir(config.policy.dir), { cacheSize: config.policy.cacheSize });
@@ -117,6 +125,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         else app?.log.error({ reason }, 'audit log cannot be written');
       },
       onCloseError: (err) => app?.log.error({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'audit log not closed cleanly'),
+      onLeaseError: (err) => app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'broker lease (__sealbus.brokers)'),
     });
     const trail = audit.trail;
     const revocations = new RevocationList({ maxEntries: config.auth.tokens.maxRevocations });
@@ -191,6 +200,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       broker,
       authenticator,
       limits: config.limits,
+      quotas: config.quotas,
       https: material.serverOptions(),
       jwks: () => issuer.jwks(),
       policy: () => policy.policy,
@@ -198,7 +208,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       metrics,
       keys: endToEnd.routes,
       schemas,
-      audit: { broker, store, source: audit.source, publicKeys: () => [audit!.signer.publicJwk()] },
+      audit: { broker, ...audit.routes() },
       readiness: () => {
         const writable = audit!.log.available;
         // Closed fail mode refuses audited operations while the log cannot be written: not ready.
@@ -281,6 +291,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       tokens,
       audit: brokerAudit,
       metrics,
+      limits: built.limits,
       close: async () => {
         stopKeyWatch();
         revocationLog?.close();

@@ -74,6 +74,12 @@ describe('configuration', () => {
     expect((err as Error).message).toContain('tls.certt is not a known setting');
   });
 
+  it('names a setting another one rules out', () => {
+    expect(() => configFromObject({ ...minimal, store: { dir: 'x', servers: ['tls://127.0.0.1:4222'] } }, 'inline')).toThrow(
+      'Invalid configuration in inline: store.servers is not allowed with the other settings of its section (see docs/configuration.md)',
+    );
+  });
+
   it('names a missing required key and a wrong type', () => {
     const missing = (() => {
       try {

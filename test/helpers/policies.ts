@@ -5,12 +5,20 @@ import { ACTIONS } from '../../src/policy/index.js';
  * group and the cluster: the administrator of tests that bring their own policy set.
  */
 export function adminPolicy(name = 'admin', ruleId = 'admin'): string {
+  return allowEverything([name], ruleId);
+}
+
+/**
+ * A policy file letting each of `names` do every action on every topic, group and the cluster:
+ * for tests where something other than the policy (quotas, limits) tells principals apart.
+ */
+export function allowEverything(names: readonly string[], ruleId = 'everything'): string {
   return `
 version: 1
 rules:
   - id: ${ruleId}
     effect: allow
-    principals: [{name: ${name}}]
+    principals: [${names.map((name) => `{name: ${name}}`).join(', ')}]
     resources: [{topic: ">"}, {group: ">"}, {cluster: true}]
     actions: [${ACTIONS.join(', ')}]
 `;

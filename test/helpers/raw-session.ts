@@ -51,7 +51,7 @@ export function openRawSession(
         if (index >= 0) return frames.splice(index, 1)[0]!;
         if (ws.readyState === WebSocket.CLOSED) throw new Error('session closed before the expected frame');
         const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new Error('no matching frame before the deadline');
+        if (remaining <= 0) throw new Error(`no matching frame before the deadline; frames waiting: ${frames.map((f) => f.type + ('code' in f ? ' ' + String(f.code) : '')).join(', ') || 'none'}`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, remaining);
           waiters.push(() => {

@@ -45,6 +45,7 @@ export function sampleFrames(): Frame[] {
     { type: 'TOKEN_EXPIRING', expiresAt: 1_700_000_900_000 },
     { type: 'ERROR', requestId: 1, code: 'SEALBUS_ERR_FORBIDDEN', message: 'alice may not produce orders', retriable: false },
     { type: 'ERROR', requestId: 0, code: 'SEALBUS_ERR_SESSION_EXPIRED', message: 'expired', retriable: true },
+    { type: 'ERROR', requestId: 2, code: 'SEALBUS_ERR_QUOTA_EXCEEDED', message: 'slow down', retriable: true, retryAfterMs: 250 },
     { type: 'OK', requestId: 6 },
     { type: 'JOIN_GROUP', requestId: 12, group: 'billing-ünï', strategy: 'sticky', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 60_000, topics: ['orders', 'refunds'] },
     { type: 'JOIN_GROUP', requestId: 13, group: 'g', strategy: 'range', sessionTimeoutMs: 1_000, rebalanceTimeoutMs: 1_000, topics: [] },
@@ -122,7 +123,7 @@ export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(
   fc.record({ type: fc.constant('PRODUCER' as const), requestId, producerId: u64, epoch: fc.integer({ min: 0, max: 0xfffe }) }),
   fc.record({ type: fc.constant('SUBSCRIPTION_ERROR' as const), subscriptionId: u32, code: text, message: text, retriable: fc.boolean() }),
   fc.record({ type: fc.constant('TOKEN_EXPIRING' as const), expiresAt: u64 }),
-  fc.record({ type: fc.constant('ERROR' as const), requestId: u32, code: text, message: text, retriable: fc.boolean() }),
+  fc.record({ type: fc.constant('ERROR' as const), requestId: u32, code: text, message: text, retriable: fc.boolean(), retryAfterMs: u32 }, { requiredKeys: ['type', 'requestId', 'code', 'message', 'retriable'] }),
   fc.record({ type: fc.constant('OK' as const), requestId }),
   fc.record({
     type: fc.constant('JOIN_GROUP' as const),

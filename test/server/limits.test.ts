@@ -1,8 +1,34 @@
+import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRecords } from '../../src/log/index.js';
 import type { BrokerFrame } from '../../src/protocol/index.js';
 import { connectRawSession, openRawSession, type RawSession } from '../helpers/raw-session.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
+
+/** A POST whose body goes out chunked (no Content-Length); resolves with the status and code. */
+function chunkedPost(t: TestBroker, path: string, body: string): Promise<{ status: number; code: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      `${t.url}${path}`,
+      {
+        method: 'POST',
+        ca: t.ca,
+        cert: t.admin.cert,
+        key: t.admin.key,
+        agent: false,
+        headers: { authorization: `Bearer ${t.admin.token}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { code: string }).code }));
+      },
+    );
+    req.on('error', reject);
+    for (let at = 0; at < body.length; at += 1024) req.write(body.slice(at, at + 1024));
+    req.end();
+  });
+}
 
 const isError = (requestId: number) => (frame: BrokerFrame) => frame.type === 'ERROR' && frame.requestId === requestId;
 
@@ -21,7 +47,7 @@ describe('session limits', () => {
     t = await startTestBroker({
       configure: (config) => ({
         ...config,
-        limits: { ...config.limits, maxSessions: 3, maxInFlightPerSession: 1, maxSubscriptionsPerSession: 1, maxFrameBytes: 4096 },
+        limits: { ...config.limits, maxSessions: 3, maxInFlightPerSession: 1, maxSubscriptionsPerSession: 1, maxFrameBytes: 4096, maxBodyBytes: 8192, maxRecordsPerBatch: 5 },
       }),
     });
     expect((await t.request('POST', '/v1/topics', { body: { name: 'limited', partitions: 2 } })).status).toBe(201);
@@ -59,10 +85,33 @@ describe('session limits', () => {
     expect((await s.closed()).code).toBe(1009);
   });
 
+  it('closes a session whose PRODUCE holds more records than a batch may, with SEALBUS_ERR_BATCH_TOO_LARGE', async () => {
+    const s = await session();
+    const six = encodeRecords(Array.from({ length: 6 }, () => ({ value: Buffer.from('x') })));
+    s.send({ type: 'PRODUCE', requestId: 1, topic: 'limited', partition: 0, producer: null, records: six });
+    expect(await s.next(isError(0))).toMatchObject({ code: 'SEALBUS_ERR_BATCH_TOO_LARGE' });
+    expect(await s.closed()).toEqual({ code: 4400, reason: 'SEALBUS_ERR_BATCH_TOO_LARGE' });
+  });
+
   it('closes a session that sends a text frame', async () => {
     const s = await session();
     s.sendBytes('{"type":"PRODUCE"}');
     expect(await s.closed()).toEqual({ code: 4400, reason: 'SEALBUS_ERR_PROTOCOL_FRAME' });
+  });
+
+  it('refuses an HTTP body over maxBodyBytes with 413 SEALBUS_ERR_REQUEST_TOO_LARGE, with or without Content-Length', async () => {
+    const body = { records: [{ valueBase64: Buffer.alloc(7000).toString('base64') }] };
+    const answer = await t.request('POST', '/v1/topics/limited/records', { body });
+    expect([answer.status, answer.body.code]).toEqual([413, 'SEALBUS_ERR_REQUEST_TOO_LARGE']);
+    expect(answer.body.message).toBe('Request body exceeds 8192 bytes');
+    const chunked = await chunkedPost(t, '/v1/topics/limited/records', JSON.stringify(body));
+    expect([chunked.status, chunked.code]).toEqual([413, 'SEALBUS_ERR_REQUEST_TOO_LARGE']);
+  });
+
+  it('refuses an HTTP produce of more records than a batch may hold', async () => {
+    const answer = await t.request('POST', '/v1/topics/limited/records', { body: { records: Array.from({ length: 6 }, () => ({ value: 1 })) } });
+    expect([answer.status, answer.body.code]).toEqual([400, 'SEALBUS_ERR_REQUEST_INVALID']);
+    expect(answer.body.message).toContain('must NOT have more than 5 items');
   });
 
   it('refuses a session past the total limit with 503 and a retriable code', async () => {

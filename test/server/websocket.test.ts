@@ -17,7 +17,9 @@ const isError = (requestId: number) => (frame: BrokerFrame) => frame.type === 'E
 describe('WebSocket sessions', () => {
   let t: TestBroker;
   beforeAll(async () => {
-    t = await startTestBroker();
+    // The expiry test below asks as fast as the broker answers, for seconds: no request quota here
+    // (quotas are tested in quotas-ws.test.ts).
+    t = await startTestBroker({ configure: (config) => ({ ...config, quotas: { ...config.quotas, default: { ...config.quotas.default, requestsPerSecond: null } } }) });
     const created = await t.request('POST', '/v1/topics', { body: { name: 'ws.orders', partitions: 2 } });
     expect(created.status).toBe(201);
   });

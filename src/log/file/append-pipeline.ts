@@ -52,6 +52,8 @@ export interface PipelineHost {
   /** Records the durable point used by checkpoints. */
   markSynced(segment: LogSegment, endPosition: number, endOffset: number): void;
   fail(reason: string, cause: unknown): void;
+  /** How long a group-commit fdatasync took, succeeded or not (metrics: a slow disk delays every ack). */
+  observeFsync(seconds: number): void;
   /** Starts a new active segment at nextOffset; called with everything written already durable. */
   roll(): Promise<void>;
 }
@@ -251,6 +253,7 @@ export class AppendPipeline {
     const group = this.unsynced;
     this.unsynced = [];
     const last = group.at(-1)!;
+    const started = performance.now();
     this.host.fileSystem
       .fdatasync(last.segment.writeFd)
       .then(
@@ -266,6 +269,7 @@ export class AppendPipeline {
         },
       )
       .finally(() => {
+        this.host.observeFsync((performance.now() - started) / 1000);
         this.syncing = false;
         this.sync();
         this.resolveSyncWaiters();

@@ -37,6 +37,11 @@ export interface FileLogStoreOptions {
   readonly retentionCheckMs?: number;
   /** Problems found after open, by reads of damaged data. */
   readonly onProblem?: (problem: RecoveryProblem) => void;
+  /**
+   * Called after each group-commit fdatasync of a partition with how long it took, in seconds. The
+   * log knows nothing of metrics: the broker passes a histogram's observe here.
+   */
+  readonly onFsync?: (seconds: number) => void;
 }
 
 interface OpenState {
@@ -83,6 +88,7 @@ export class FileLogStore implements LogStore {
       clock: this.clock,
       onRoll: () => this.checkpointSoon(),
       onLateProblem: (problem) => this.options.onProblem?.(problem),
+      onFsync: this.options.onFsync,
     };
   }
 

@@ -24,6 +24,8 @@ export interface PartitionOptions {
   readonly onProblem: (problem: RecoveryProblem) => void;
   /** A segment rolled: the store refreshes its checkpoint so that the next recovery scans less. */
   readonly onRoll: () => void;
+  /** Each group-commit fdatasync's duration in seconds (the store's owner turns it into a metric). */
+  readonly onFsync?: ((seconds: number) => void) | undefined;
 }
 
 interface SyncedPoint {
@@ -85,6 +87,10 @@ export class FilePartition implements PipelineHost, ReadView {
       partition.flushTimer.unref();
     }
     return { partition, scannedBytes: recovered.scannedBytes };
+  }
+
+  observeFsync(seconds: number): void {
+    this.options.onFsync?.(seconds);
   }
 
   get active(): LogSegment {

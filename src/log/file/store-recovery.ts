@@ -19,6 +19,7 @@ export interface RecoveryEnvironment {
   readonly onRoll: () => void;
   /** Problems found after open (by reads) go here; those found during open go into the report. */
   readonly onLateProblem: (problem: RecoveryProblem) => void;
+  readonly onFsync?: ((seconds: number) => void) | undefined;
 }
 
 function storeProblem(kind: RecoveryProblem['kind'], segment: string, detail: string, topic = ''): RecoveryProblem {
@@ -75,6 +76,7 @@ export async function openTopicPartitions(
         checkpoint: checkpoint.get(checkpointKey(file.id, index)) ?? null,
         onProblem,
         onRoll: environment.onRoll,
+        onFsync: environment.onFsync,
       });
       partitions.push(opened.partition);
       scannedBytes += opened.scannedBytes;

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { type AuditFilter, exportAuditLog, queryAuditLog } from '../../audit/audit-reader.js';
+import { AUDIT_TOPIC, auditPartitionState, auditTopicFor, listAuditChains } from '../../audit/audit-topic.js';
 import type { AuditPublicJwk } from '../../audit/checkpoint.js';
 import type { Broker } from '../../broker/index.js';
 import { SealbusError } from '../../errors/index.js';
@@ -16,6 +17,11 @@ export interface AuditRouteDeps {
   readonly source: string;
   /** The broker's audit public key(s). */
   readonly publicKeys: () => readonly AuditPublicJwk[];
+  /** This broker's `audit.brokerId` and the topic of its chain (default `__sealbus.audit`). */
+  readonly brokerId?: string;
+  readonly topic?: string;
+  /** On a shared store: the audit key another broker published with its lease (docs/cluster.md). */
+  readonly keyOf?: (brokerId: string) => AuditPublicJwk | null;
 }
 
 /** The longest long poll a query may ask for, whatever the broker's own limit. */
@@ -29,10 +35,14 @@ const time = {
   pattern: '^(\\d{1,16}|\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?([Zz]|[+-]\\d{2}:\\d{2}))$',
 } as const;
 
+/** `audit.brokerId`'s pattern: whose chain to read; default this broker's. */
+const broker = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } as const;
+
 const queryString = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    broker,
     principal: text,
     topic: text,
     action: text,
@@ -46,9 +56,11 @@ const queryString = {
   },
 } as const;
 
-const exportQueryString = { type: 'object', additionalProperties: false, properties: { since: time } } as const;
+const exportQueryString = { type: 'object', additionalProperties: false, properties: { broker, since: time } } as const;
+const keysQueryString = { type: 'object', additionalProperties: false, properties: { broker } } as const;
 
 interface AuditQueryString {
+  broker?: string;
   principal?: string;
   topic?: string;
   action?: string;
@@ -109,6 +121,22 @@ function abortOnClose(request: FastifyRequest, reply: FastifyReply): AbortSignal
 }
 
 /**
+ * The topic of `broker`'s chain: this broker's own when it is absent or names this broker, else
+ * `__sealbus.audit.<broker>`, which must exist (SEALBUS_ERR_TOPIC_NOT_FOUND).
+ */
+async function chainTopic(deps: AuditRouteDeps, broker: string | undefined): Promise<string> {
+  if (broker === undefined || broker === deps.brokerId) return deps.topic ?? AUDIT_TOPIC;
+  let topic: string;
+  try {
+    topic = auditTopicFor(broker);
+  } catch {
+    throw invalid('query parameter broker cannot name an audit chain');
+  }
+  if ((await auditPartitionState(deps.store, topic)) === null) throw new SealbusError('SEALBUS_ERR_TOPIC_NOT_FOUND', { topic });
+  return topic;
+}
+
+/**
  * The audit log API: `GET /v1/audit` (query with filters, paging and long poll),
  * `GET /v1/audit/export` (every record as JSON lines, streamed) and `GET /v1/audit/keys` (the
  * public keys that verify its checkpoints). Each needs `read-audit` on the cluster, checked before
@@ -129,6 +157,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
       const filter = filterOf(query);
       const waitMs = query.waitMs === undefined ? undefined : Math.min(query.waitMs, deps.broker.limits.longPollMaxMs);
       const page = await queryAuditLog(deps.store, {
+        topic: await chainTopic(deps, query.broker),
         filter,
         signal: abortOnClose(request, reply),
         ...(query.from !== undefined && { fromOffset: query.from }),
@@ -139,12 +168,13 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     },
   );
 
-  app.get<{ Querystring: { since?: string } }>(
+  app.get<{ Querystring: { broker?: string; since?: string } }>(
     '/v1/audit/export',
     { schema: { querystring: exportQueryString }, schemaErrorFormatter: queryError, preValidation: authorize },
     async (request, reply) => {
       const since = timeOf(request.query.since, 'since');
-      const records = exportAuditLog(deps.store, { signal: abortOnClose(request, reply), ...(since !== undefined && { since }) });
+      const topic = await chainTopic(deps, request.query.broker);
+      const records = exportAuditLog(deps.store, { topic, signal: abortOnClose(request, reply), ...(since !== undefined && { since }) });
       async function* lines(): AsyncGenerator<string> {
         for await (const record of records) yield `${record}\n`;
       }
@@ -152,5 +182,25 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     },
   );
 
-  app.get('/v1/audit/keys', { preValidation: authorize }, async () => ({ source: deps.source, keys: deps.publicKeys() }));
+  app.get<{ Querystring: { broker?: string } }>(
+    '/v1/audit/keys',
+    { schema: { querystring: keysQueryString }, schemaErrorFormatter: queryError, preValidation: authorize },
+    async (request) => {
+      const other = request.query.broker;
+      if (other === undefined || other === deps.brokerId) return { source: deps.source, keys: deps.publicKeys() };
+      // What the other broker published in the shared store: as trustworthy as the store (docs/audit.md).
+      const key = deps.keyOf?.(other) ?? null;
+      return { source: `sealbus://${other}`, keys: key === null ? [] : [key] };
+    },
+  );
+
+  // Every chain in the store: one per broker on a shared store (docs/cluster.md).
+  app.get('/v1/audit/chains', { preValidation: authorize }, async () => {
+    const own = deps.topic ?? AUDIT_TOPIC;
+    const chains = (await listAuditChains(deps.store)).map((chain) => {
+      const brokerId = chain.brokerId ?? (chain.topic === own ? (deps.brokerId ?? null) : null);
+      return { broker: brokerId, topic: chain.topic, source: brokerId === null ? null : `sealbus://${brokerId}`, self: chain.topic === own, logStartOffset: chain.logStartOffset, highWatermark: chain.highWatermark };
+    });
+    return { chains };
+  });
 }

@@ -6,7 +6,7 @@ import { principalOf } from '../context.js';
 import type { SessionRegistry } from './registry.js';
 import { Session, type SessionDeps } from './session.js';
 
-export interface WebSocketDeps extends Pick<SessionDeps, 'broker' | 'authenticator' | 'limits' | 'clock'> {
+export interface WebSocketDeps extends Pick<SessionDeps, 'broker' | 'authenticator' | 'limits' | 'clock' | 'metrics' | 'brokerLimits'> {
   readonly sessions: SessionRegistry;
 }
 
@@ -49,6 +49,8 @@ export function registerWebSocketRoute(app: FastifyInstance, deps: WebSocketDeps
         return;
       }
       socket.on('close', () => sessions.delete(session));
+      // Pinged from now on: a peer that stops answering loses its session.
+      deps.brokerLimits.webSockets.add(socket);
     },
   );
 }

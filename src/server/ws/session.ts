@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.js';
 import { clientPrincipal, type ClientPrincipal, type RequestAuthenticator } from '../context.js';
 import type { SessionMetrics } from '../metrics.js';
+import { DeliveryGate, type BrokerLimits } from '../limits/index.js';
 import type { LiveSession } from './registry.js';
 import { SessionGroups } from './session-groups.js';
 
@@ -26,10 +27,10 @@ export interface SessionDeps {
   readonly clock: () => number;
   readonly log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   readonly metrics?: SessionMetrics | undefined;
+  /** Quotas of the principal, and the bound on bytes queued for the socket (src/server/limits). */
+  readonly brokerLimits: BrokerLimits;
 }
 
-/** Above this many queued bytes a subscription waits for the socket to drain before reading more. */
-const SOCKET_HIGH_WATER = 4 * 1024 * 1024;
 /** Warn the client this long before its token expires (or at 80% of the remaining life if shorter). */
 const EXPIRY_WARNING_MS = 30_000;
 
@@ -46,6 +47,7 @@ export class Session implements LiveSession {
   readonly #deps: SessionDeps;
   readonly #subscriptions = new Map<number, Subscription>();
   readonly #groups: SessionGroups;
+  readonly #gate: DeliveryGate;
   #inFlight = 0;
   #expiresAt = Number.POSITIVE_INFINITY;
   #warnTimer: NodeJS.Timeout | undefined;
@@ -64,6 +66,11 @@ export class Session implements LiveSession {
       send: (frame) => this.#send(frame),
       clientAddress: tlsSocket.remoteAddress ?? null,
       maxMemberships: deps.limits.maxGroupsPerSession,
+    });
+    this.#gate = new DeliveryGate(socket, tlsSocket, {
+      highWaterBytes: deps.limits.socketHighWaterBytes,
+      charge: (bytes) => deps.brokerLimits.quotas.chargeConsume(this.principal.name, bytes),
+      waiting: deps.brokerLimits.webSockets.deliveries,
     });
     socket.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     socket.on('close', () => this.#teardown());
@@ -94,6 +101,7 @@ export class Session implements LiveSession {
     this.#closed = true;
     clearTimeout(this.#warnTimer);
     clearTimeout(this.#expireTimer);
+    this.#gate.close();
     for (const subscription of this.#subscriptions.values()) subscription.close();
     this.#subscriptions.clear();
     this.#groups.close();
@@ -144,7 +152,8 @@ export class Session implements LiveSession {
 
   #sendError(requestId: number, err: unknown): void {
     const error = isSealbusError(err) ? err : this.#internal(err);
-    this.#send({ type: 'ERROR', requestId, code: error.code, message: error.message, retriable: error.retriable });
+    const retryAfterMs = error.details?.['retryAfterMs'];
+    this.#send({ type: 'ERROR', requestId, code: error.code, message: error.message, retriable: error.retriable, ...(typeof retryAfterMs === 'number' && { retryAfterMs }) });
   }
 
   #internal(err: unknown): SealbusError {
@@ -167,12 +176,36 @@ export class Session implements LiveSession {
     const metrics = this.#deps.metrics;
     try {
       this.#assertLive();
+      this.#admit(frame);
       const pending = this.#dispatch(frame);
       if (pending instanceof Promise) void pending.then(() => metrics?.frameDone(frame.type, started));
       else metrics?.frameDone(frame.type, started);
     } catch (err) {
       this.#sendError(frame.requestId, err);
       metrics?.frameDone(frame.type, started);
+    }
+  }
+
+  /**
+   * The principal's request quota: frames a client can send again later are refused over it
+   * (PRODUCE is judged with its bytes in #produce); those whose refusal would stall a consumer or
+   * cost it its partitions are only counted.
+   */
+  #admit(frame: ClientFrame): void {
+    const quotas = this.#deps.brokerLimits.quotas;
+    switch (frame.type) {
+      case 'PRODUCE':
+        return;
+      case 'SUBSCRIBE':
+      case 'METADATA':
+      case 'INIT_PRODUCER':
+      case 'JOIN_GROUP': {
+        const refused = quotas.admitRequest(this.principal.name);
+        if (refused !== null) throw refused;
+        return;
+      }
+      default:
+        quotas.chargeRequest(this.principal.name);
     }
   }
 
@@ -232,6 +265,8 @@ export class Session implements LiveSession {
     if (this.#inFlight >= this.#deps.limits.maxInFlightPerSession) {
       throw new SealbusError('SEALBUS_ERR_PROTOCOL_TOO_MANY_IN_FLIGHT', { limit: this.#deps.limits.maxInFlightPerSession });
     }
+    const refused = this.#deps.brokerLimits.quotas.admitProduce(this.principal.name, frame.records.bytes.length);
+    if (refused !== null) throw refused;
     this.#inFlight++;
     const { requestId } = frame;
     const started = performance.now();
@@ -290,14 +325,8 @@ export class Session implements LiveSession {
   }
 
   #deliver(subscriptionId: number, batches: readonly Buffer[], highWatermark: number): Promise<void> {
-    const socket = this.#socket;
     if (this.#closed) return Promise.reject(new SealbusError('SEALBUS_ERR_CONNECTION_CLOSED', { reason: 'session closed' }));
-    const frame = encodeFrame({ type: 'RECORDS', subscriptionId, highWatermark, batches });
-    if (socket.bufferedAmount + frame.length <= SOCKET_HIGH_WATER) {
-      socket.send(frame);
-      return Promise.resolve();
-    }
-    return new Promise((resolve, reject) => socket.send(frame, (err) => (err === undefined || err === null ? resolve() : reject(err))));
+    return this.#gate.deliver(encodeFrame({ type: 'RECORDS', subscriptionId, highWatermark, batches }));
   }
 
   async #refresh(requestId: number, token: string): Promise<BrokerFrame> {

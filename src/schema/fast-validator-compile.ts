@@ -1,0 +1,352 @@
+/**
+ * The schemas the byte-level fast path (fast-validator.ts) understands, compiled into a tree of
+ * plain nodes. Anything outside the subset compiles to null, and that schema is then always
+ * validated by ajv: the subset is kept to keywords whose ajv semantics (under the options of
+ * validator.ts) can be reproduced exactly on the bytes, because a fast path that says "valid"
+ * where ajv would not is a validation bypass.
+ *
+ * A schema reaches this compiler only after ajv compiled it, so its keywords are well-formed; the
+ * checks here are a second guard, and any surprise means null rather than a guess.
+ */
+
+/** JSON types as bits. A number that is an integer is both INTEGER and NUMBER. */
+export const TYPE_NULL = 1;
+export const TYPE_BOOLEAN = 2;
+export const TYPE_INTEGER = 4;
+export const TYPE_NUMBER = 8;
+export const TYPE_STRING = 16;
+export const TYPE_ARRAY = 32;
+export const TYPE_OBJECT = 64;
+const ANY_TYPE = 127;
+
+const TYPE_BITS: Readonly<Record<string, number>> = {
+  null: TYPE_NULL,
+  boolean: TYPE_BOOLEAN,
+  integer: TYPE_INTEGER,
+  // ajv's "number" admits integers too.
+  number: TYPE_NUMBER | TYPE_INTEGER,
+  string: TYPE_STRING,
+  array: TYPE_ARRAY,
+  object: TYPE_OBJECT,
+};
+
+/** Keywords that never change a verdict (ajv runs without useDefaults, so `default` is inert). */
+const ANNOTATIONS = new Set(['title', 'description', '$comment', 'examples', 'default', 'deprecated', 'readOnly', 'writeOnly']);
+
+/** The UTF-8 of `text`, or null when it holds a lone surrogate (which UTF-8 cannot carry). */
+function utf8Of(text: string): Uint8Array | null {
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.toString('utf8') === text ? bytes : null;
+}
+
+/** What an `enum` or `const` allows, split by JSON type. */
+export class Choices {
+  nullAllowed = false;
+  trueAllowed = false;
+  falseAllowed = false;
+  readonly numbers: number[] = [];
+  readonly strings: string[] = [];
+  /** UTF-8 of each string, for comparing unescaped record bytes; null when the string is not well-formed UTF-16 (no raw UTF-8 can equal it). */
+  readonly stringBytes: (Uint8Array | null)[] = [];
+
+  add(value: null | boolean | number | string): void {
+    if (value === null) this.nullAllowed = true;
+    else if (value === true) this.trueAllowed = true;
+    else if (value === false) this.falseAllowed = true;
+    else if (typeof value === 'number') this.numbers.push(value);
+    else {
+      this.strings.push(value);
+      this.stringBytes.push(utf8Of(value));
+    }
+  }
+}
+
+/** The properties an object node knows (named in `properties` or `required`), found by their bytes. */
+export class PropertyTable {
+  readonly names: string[] = [];
+  readonly bytes: (Uint8Array | null)[] = [];
+  /** The schema of each property; null for a name only in `required` (any value, but additional). */
+  readonly nodes: (FastNode | null)[] = [];
+  readonly required: number[] = [];
+  requiredCount = 0;
+  /** The visit in which each property was last seen: a repeat within one object is a duplicate key. */
+  stamps = new Int32Array(0);
+  /**
+   * Per property, whether its UTF-8 can be matched against a key as written (no quote, backslash or
+   * control character, which a key would have to escape).
+   */
+  plain = new Uint8Array(0);
+  /**
+   * The property that followed each one (at `count`: the first) in the last object seen. Records of
+   * a topic mostly repeat one key order, so this guess, checked byte for byte, usually finds a key
+   * in one pass over it.
+   */
+  following = new Int32Array(0);
+  count = 0;
+  /** Open addressing: index + 1 of the property in each slot, 0 for none. */
+  slots = new Int32Array(0);
+  mask = 0;
+  readonly byName = new Map<string, number>();
+
+  index(name: string): number {
+    let found = this.byName.get(name);
+    if (found === undefined) {
+      found = this.names.length;
+      this.names.push(name);
+      this.bytes.push(utf8Of(name));
+      this.nodes.push(null);
+      this.required.push(0);
+      this.byName.set(name, found);
+    }
+    return found;
+  }
+
+  seal(): void {
+    let size = 8;
+    while (size < this.names.length * 2) size *= 2;
+    this.mask = size - 1;
+    this.slots = new Int32Array(size);
+    this.count = this.names.length;
+    this.stamps = new Int32Array(this.count);
+    this.plain = Uint8Array.from(this.bytes, (bytes) => (bytes !== null && bytes.every((byte) => byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) ? 1 : 0));
+    this.following = Int32Array.from({ length: this.count + 1 }, (_, index) => (index === this.count ? 0 : index + 1 < this.count ? index + 1 : -1));
+    this.bytes.forEach((bytes, index) => {
+      if (bytes === null) return;
+      let slot = keyHash(bytes, 0, bytes.length) & this.mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.slots[slot] = index + 1;
+    });
+    this.requiredCount = this.required.reduce((sum, flag) => sum + flag, 0);
+  }
+}
+
+/** FNV-1a over the key's bytes: names such as `field1` ... `field999` must not share slots. */
+export function keyHash(bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = start; index < end; index++) hash = Math.imul(hash ^ bytes[index]!, 0x01000193);
+  return hash;
+}
+
+/** One compiled (sub)schema. Every field is set in the constructor, so that every node has one shape. */
+export class FastNode {
+  /** Allowed types as TYPE_* bits; 0 for the `false` schema. */
+  types = ANY_TYPE;
+  hasNumberChecks = false;
+  minimum = -Infinity;
+  maximum = Infinity;
+  exclusiveMinimum = -Infinity;
+  exclusiveMaximum = Infinity;
+  hasLengthChecks = false;
+  minLength = 0;
+  maxLength = Infinity;
+  pattern: RegExp | null = null;
+  choices: Choices | null = null;
+  items: FastNode | null = null;
+  minItems = 0;
+  maxItems = Infinity;
+  properties: PropertyTable | null = null;
+  additionalAllowed = true;
+  minProperties = 0;
+  maxProperties = Infinity;
+  /**
+   * Where a property count bound meets an open object: start and end of each key the schema does
+   * not name (start -1 when escaped), to count the distinct ones (JSON.parse keeps one of repeats).
+   */
+  unknownKeys: Int32Array | null = null;
+
+  /** Whether the node admits every value (a `true` schema, or one of annotations only). */
+  get trivial(): boolean {
+    return (
+      this.types === ANY_TYPE &&
+      !this.hasNumberChecks &&
+      !this.hasLengthChecks &&
+      this.pattern === null &&
+      this.choices === null &&
+      this.items === null &&
+      this.minItems === 0 &&
+      this.maxItems === Infinity &&
+      this.properties === null &&
+      this.additionalAllowed &&
+      this.minProperties === 0 &&
+      this.maxProperties === Infinity
+    );
+  }
+}
+
+/**
+ * Keys not named by the schema, and their length, that a property count bound compares pairwise
+ * before it falls back: a bound on the work one crafted record can ask for.
+ */
+export const TRACKED_UNKNOWN_KEYS = 64;
+export const TRACKED_KEY_BYTES = 64;
+
+/** Admits anything: the values of unconstrained properties and items. */
+export const ANY_VALUE = new FastNode();
+
+type Primitive = null | boolean | number | string;
+
+function isPrimitive(value: unknown): value is Primitive {
+  return value === null || typeof value === 'boolean' || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isBound(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/**
+ * Names that objects inherit from Object.prototype. ajv tests `data[name] !== undefined`, which
+ * sees inherited members: `required: ["toString"]` holds for `{}`, and `properties: {toString: ...}`
+ * validates a function. The bytes cannot say that, so such names stay with ajv.
+ */
+function inherited(name: string): boolean {
+  return name in Object.prototype;
+}
+
+class Unsupported extends Error {}
+
+function patternOf(source: string): RegExp {
+  try {
+    return new RegExp(source, 'u');
+  } catch {
+    return fail();
+  }
+}
+
+function fail(): never {
+  throw new Unsupported();
+}
+
+function typesOf(value: unknown): number {
+  const list = Array.isArray(value) ? (value as unknown[]) : [value];
+  if (list.length === 0) fail();
+  let bits = 0;
+  for (const name of list) {
+    const bit = typeof name === 'string' && Object.hasOwn(TYPE_BITS, name) ? TYPE_BITS[name]! : fail();
+    bits |= bit;
+  }
+  return bits;
+}
+
+function choicesOf(values: readonly unknown[]): Choices {
+  const choices = new Choices();
+  for (const value of values) (isPrimitive(value) ? choices.add(value) : fail());
+  return choices;
+}
+
+/** `enum` and `const` together allow what both allow (=== equality on primitives, as ajv). */
+function choicesFor(enumValue: unknown, constValue: unknown, hasConst: boolean): Choices {
+  if (enumValue !== undefined && !Array.isArray(enumValue)) fail();
+  // Objects and arrays compare by deep equality in ajv: not here.
+  const listed = (enumValue as unknown[] | undefined) ?? [];
+  if ((hasConst && !isPrimitive(constValue)) || !listed.every(isPrimitive)) fail();
+  if (enumValue === undefined) return choicesOf([constValue]);
+  return choicesOf(hasConst ? listed.filter((value) => value === constValue) : listed);
+}
+
+function propertiesOf(node: FastNode, properties: unknown, required: unknown): PropertyTable {
+  const table = new PropertyTable();
+  if (properties !== undefined) {
+    if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) fail();
+    for (const [name, schema] of Object.entries(properties)) {
+      if (inherited(name)) fail();
+      table.nodes[table.index(name)] = compileNode(schema, false);
+    }
+  }
+  if (required !== undefined) {
+    if (!Array.isArray(required)) fail();
+    for (const name of required as unknown[]) {
+      if (typeof name !== 'string' || inherited(name)) fail();
+      table.required[table.index(name)] = 1;
+    }
+  }
+  table.seal();
+  node.properties = table;
+  return table;
+}
+
+function compileObject(schema: { readonly [keyword: string]: unknown }, root: boolean): FastNode {
+  const node = new FastNode();
+  const has = (keyword: string): boolean => Object.hasOwn(schema, keyword);
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (ANNOTATIONS.has(keyword)) continue;
+    switch (keyword) {
+      case '$schema':
+      case '$id':
+        if (!root) fail();
+        break;
+      case '$defs':
+        // Inert without a `$ref`, and no reference compiles here.
+        break;
+      case 'type':
+        node.types = typesOf(value);
+        break;
+      case 'minimum':
+      case 'maximum':
+      case 'exclusiveMinimum':
+      case 'exclusiveMaximum':
+        node[keyword] = isBound(value) ? value : fail();
+        node.hasNumberChecks = true;
+        break;
+      case 'minLength':
+      case 'maxLength':
+        node[keyword] = isCount(value) ? value : fail();
+        node.hasLengthChecks = true;
+        break;
+      case 'pattern':
+        // The same RegExp ajv builds (unicodeRegExp: true); without the g or y flag, test() keeps no state.
+        node.pattern = typeof value === 'string' ? patternOf(value) : fail();
+        break;
+      case 'enum':
+      case 'const':
+        node.choices ??= choicesFor(schema['enum'], schema['const'], has('const'));
+        break;
+      case 'items':
+        node.items = compileNode(value, false);
+        break;
+      case 'minItems':
+      case 'maxItems':
+      case 'minProperties':
+      case 'maxProperties':
+        node[keyword] = isCount(value) ? value : fail();
+        break;
+      case 'properties':
+      case 'required':
+        node.properties ??= propertiesOf(node, schema['properties'], schema['required']);
+        break;
+      case 'additionalProperties': {
+        if (value === false) node.additionalAllowed = false;
+        else if (!compileNode(value, false).trivial) fail();
+        break;
+      }
+      default:
+        fail();
+    }
+  }
+  if (node.minProperties > 0 || node.maxProperties < Infinity) node.unknownKeys = new Int32Array(2 * TRACKED_UNKNOWN_KEYS);
+  return node;
+}
+
+function compileNode(schema: unknown, root: boolean): FastNode {
+  if (schema === true) return new FastNode();
+  if (schema === false) {
+    const never = new FastNode();
+    never.types = 0;
+    return never;
+  }
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) fail();
+  return compileObject(schema as { readonly [keyword: string]: unknown }, root);
+}
+
+/** The root node of `schema`, or null when it uses anything outside the fast path's subset. */
+export function compileFastSchema(schema: unknown): FastNode | null {
+  try {
+    return compileNode(schema, true);
+  } catch (err) {
+    if (err instanceof Unsupported) return null;
+    throw err;
+  }
+}
