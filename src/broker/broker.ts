@@ -117,6 +117,7 @@ export class Broker {
   /** Stops the broker's timers (group heartbeats); the store is closed by its owner. */
   close(): void {
     this.groups.coordinator.close();
+    this.#schemas?.close();
   }
 
   /** Whether `actor` may do `action` on `resource`, for filtering lists (never throws). */

@@ -21,24 +21,18 @@ import {
   DEAD_LETTER_SOURCE_HEADER,
   KEY_SCHEMA_ID_HEADER,
   SCHEMA_ID_HEADER,
-  schemaIdOf,
   type RegisteredSchema,
   type SchemaSubject,
 } from '../schema/index.js';
+import { checkSection, type InvalidRecord, type SectionCheckOptions, type SectionVerdict } from '../schema/section-check.js';
 import type { Actor } from './access.js';
+import { MIN_POOL_BYTES, type ValidationPool } from './validation-pool.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { SchemaRegistry } from './schema-registry.js';
 
 /** A record of the batch that does not match its schema. */
-export interface InvalidRecord {
-  readonly index: number;
-  readonly subject: SchemaSubject;
-  readonly schemaId: number;
-  readonly pointer: string;
-  readonly reason: string;
-}
+export type { InvalidRecord };
 
-/** Where a dead-lettered record went. */
 export interface DeadLettered {
   readonly topic: string;
   readonly partition: number;
@@ -57,17 +51,21 @@ export interface CheckedBatch {
 const NONE: ReadonlyMap<number, DeadLettered> = new Map();
 const SUBJECT_HEADERS: Record<SchemaSubject, string> = { value: SCHEMA_ID_HEADER, key: KEY_SCHEMA_ID_HEADER };
 
-function headerValue(record: LogRecord, name: string): Buffer | null | undefined {
-  for (const header of record.headers) if (header.name === name) return header.value;
-  return undefined;
-}
-
 export class SchemaGuard {
+  /** Per partition, the check answered last: the next one answers after it. */
+  readonly #tails = new Map<string, Promise<void>>();
   constructor(
     readonly registry: SchemaRegistry,
     readonly store: LogStore,
     readonly audit: AuditTrail,
+    /** Threads for large batches; null checks every batch on the calling thread. */
+    readonly pool: ValidationPool | null = null,
   ) {}
+
+  /** Ends the validation threads (they are unref'ed while idle: nothing waits on them). */
+  close(): void {
+    void this.pool?.close();
+  }
 
   /** The headers a record of `topic` must carry (for records the broker builds itself: the HTTP API). */
   stampFor(topic: string): RecordHeader[] {
@@ -83,41 +81,59 @@ export class SchemaGuard {
    * Checks a batch bound for `topic`/`partition`. Throws SEALBUS_ERR_SCHEMA_STALE or
    * SEALBUS_ERR_SCHEMA_VALIDATION; with a dead-letter topic, sends invalid records there first.
    */
-  async check(actor: Actor, topic: string, partition: number, records: EncodedRecords, encrypted: boolean): Promise<CheckedBatch> {
-    if (!this.registry.governs(topic)) return { records, deadLettered: NONE };
-    const current = { value: this.registry.latest(topic, 'value'), key: this.registry.latest(topic, 'key') };
-    const decoded = decodeRecordSection(records);
-    const invalid: InvalidRecord[] = [];
-    const settings = this.registry.settingsOf(topic);
-    decoded.forEach((record, index) => {
-      for (const subject of ['value', 'key'] as const) {
-        const schema = current[subject];
-        if (schema === null) continue;
-        this.#checkId(topic, record, index, subject, schema);
-        if (encrypted) continue;
-        const failure = this.registry.validator(schema).validateBytes(subject === 'value' ? record.value : record.key);
-        if (failure === null) continue;
-        const found = { index, subject, schemaId: schema.id, ...failure };
-        if (settings.onInvalid === 'reject') throw validationError(topic, found);
-        invalid.push(found);
-        break;
-      }
-    });
-    if (invalid.length === 0) return { records, deadLettered: NONE };
-    return this.#deadLetter(actor, topic, partition, decoded, invalid, settings.deadLetterTopic!);
-  }
-
-  #checkId(topic: string, record: LogRecord, index: number, subject: SchemaSubject, schema: RegisteredSchema): void {
-    const given = headerValue(record, SUBJECT_HEADERS[subject]);
-    if (schemaIdOf(given) === schema.id) return;
-    throw new SealbusError(
-      'SEALBUS_ERR_SCHEMA_STALE',
-      { record: index, subject, given: given == null ? 'none' : given.toString('latin1').slice(0, 20), topic, current: schema.id },
-      { details: { record: index, subject, current: schema.id } },
+  check(actor: Actor, topic: string, partition: number, records: EncodedRecords, encrypted: boolean): Promise<CheckedBatch> {
+    if (!this.registry.governs(topic)) return Promise.resolve({ records, deadLettered: NONE });
+    // Batches of a partition are checked side by side (in threads) but answered in the order they
+    // came: the broker appends each once its check resolves, and an idempotent producer's batches
+    // must reach the log in their sequence.
+    const key = `${partition}:${topic}`;
+    const previous = this.#tails.get(key);
+    const work = this.#check(actor, topic, partition, records, encrypted);
+    work.catch(() => {}); // handled through `done`, maybe only once the previous check answered
+    const done = previous === undefined ? work : previous.then(() => work);
+    const tail = done.then(
+      () => undefined,
+      () => undefined,
     );
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return done;
   }
 
-  async #deadLetter(actor: Actor, topic: string, partition: number, decoded: LogRecord[], invalid: InvalidRecord[], target: string): Promise<CheckedBatch> {
+  async #check(actor: Actor, topic: string, partition: number, records: EncodedRecords, encrypted: boolean): Promise<CheckedBatch> {
+    const settings = this.registry.settingsOf(topic);
+    const schemas = (['value', 'key'] as const).map((subject) => this.registry.latest(topic, subject)).filter((schema) => schema !== null);
+    const options = { encrypted, firstInvalidOnly: settings.onInvalid === 'reject' };
+    const verdict = await this.#verdict(records, schemas, options);
+    if (verdict.kind === 'stale') {
+      const { record, subject, given, current } = verdict;
+      throw new SealbusError('SEALBUS_ERR_SCHEMA_STALE', { record, subject, given, topic, current }, { details: { record, subject, current } });
+    }
+    if (verdict.invalid.length === 0) return { records, deadLettered: NONE };
+    if (options.firstInvalidOnly) throw validationError(topic, verdict.invalid[0]!);
+    return this.#deadLetter(actor, topic, partition, decodeRecordSection(records), verdict.invalid, settings.deadLetterTopic!);
+  }
+
+  /** A large plaintext batch goes to a validation thread when one is ready; the rest, and anything a thread fails on, is checked here. */
+  async #verdict(records: EncodedRecords, schemas: readonly RegisteredSchema[], options: SectionCheckOptions): Promise<SectionVerdict> {
+    const subjects = schemas.map((schema) => ({ subject: schema.subject, schemaId: schema.id }));
+    if (this.pool !== null && !options.encrypted && records.bytes.length >= MIN_POOL_BYTES) {
+      const running = this.pool.run({ section: records, subjects: schemas.map((schema) => ({ subject: schema.subject, schemaId: schema.id, schema: schema.schema })), options });
+      if (running !== null) {
+        try {
+          return await running;
+        } catch {
+          // The thread died or failed: the verdict is still owed, and this thread can give it.
+        }
+      }
+    }
+    const byId = new Map(schemas.map((schema) => [schema.id, schema]));
+    return checkSection(records, subjects, (id) => this.registry.validator(byId.get(id)!), options);
+  }
+
+  async #deadLetter(actor: Actor, topic: string, partition: number, decoded: LogRecord[], invalid: readonly InvalidRecord[], target: string): Promise<CheckedBatch> {
     let partitions: number;
     try {
       partitions = this.store.topicConfig(target).partitions;

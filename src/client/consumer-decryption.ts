@@ -22,8 +22,8 @@ export interface ConsumerDecryptionOptions {
   /** What to do with a batch that does not verify or open (default `throw`). */
   readonly onUndecryptable?: UndecryptablePolicy;
   /**
-   * Worker threads that open the values of batches: default min(2, cores - 1), leaving a core to
-   * the main thread; 0 opens on the main thread. Batches under 16 KiB stay on the main thread.
+   * Worker threads that open the values of batches: default min(2, cores) (a consumer's main thread
+   * mostly waits); 0 opens on the main thread. Batches under 16 KiB stay on the main thread.
    */
   readonly threads?: number;
 }
@@ -54,7 +54,7 @@ export class ConsumerDecryption {
 
   /** Throws SEALBUS_ERR_CONFIG_INVALID for a bad `threads`. `pool` replaces the one `threads` asks for (tests). */
   constructor(options: ConsumerDecryptionOptions, lookup: (keyId: string) => Promise<ClientKeyInfo>, pool?: CryptoPool | null) {
-    const threads = cryptoThreadsOption(options.threads, 'consumer options', 'decryption.threads');
+    const threads = cryptoThreadsOption(options.threads, 'consumer options', 'decryption.threads', 'open');
     this.#pool = pool !== undefined ? pool : threads === 0 ? null : new CryptoPool(threads);
     this.#keys = options.keys;
     this.policy = options.onUndecryptable ?? 'throw';

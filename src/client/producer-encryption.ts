@@ -37,7 +37,7 @@ export class ProducerEncryption {
 
   /** Throws SEALBUS_ERR_CONFIG_INVALID for a bad `threads`. `pool` replaces the one `threads` asks for (tests). */
   constructor(options: ProducerEncryptionOptions, fetch: (topic: string) => Promise<TopicRecipients>, pool?: CryptoPool | null) {
-    const threads = cryptoThreadsOption(options.threads, 'producer options', 'encryption.threads');
+    const threads = cryptoThreadsOption(options.threads, 'producer options', 'encryption.threads', 'seal');
     this.#keys = options.keys;
     this.#fetch = fetch;
     this.#pool = pool !== undefined ? pool : threads === 0 ? null : new CryptoPool(threads);

@@ -212,6 +212,15 @@ export const configSchema = {
         maxTrackedPrincipals: { type: 'integer', minimum: 16, maximum: 10_000_000, default: 100_000 },
       },
     },
+    schemaValidation: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // null: one thread per core beyond the first, at most 4; 0: every batch on the main thread.
+        threads: { type: ['integer', 'null'], minimum: 0, maximum: 16, default: null },
+      },
+    },
     audit: {
       type: 'object',
       additionalProperties: false,

@@ -79,6 +79,8 @@ export interface SealbusConfig {
     readonly principals: Readonly<Record<string, QuotaSettings>>;
     readonly maxTrackedPrincipals: number;
   };
+  /** Validation threads of the schema guard (docs/schemas.md): null for the default, 0 for none. */
+  readonly schemaValidation: { readonly threads: number | null };
   readonly audit: {
     /** The broker's name in its audit events (`source: sealbus://<brokerId>`); defaults to the host name. */
     readonly brokerId: string;

@@ -13,6 +13,7 @@ import { RevocationList } from '../auth/revocation-list.js';
 import { Broker, PolicyAuthorizer, type Authorizer } from '../broker/index.js';
 import { RevocationLog } from '../broker/revocation-log.js';
 import { SchemaGuard } from '../broker/schema-guard.js';
+import { validationPool } from '../broker/validation-pool.js';
 import { SchemaRegistry } from '../broker/schema-registry.js';
 import { auditText } from '../broker/audit-trail.js';
 import { TokenAdmin } from '../broker/token-admin.js';
@@ -156,7 +157,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       authorizer: options.authorizer ?? policyAuthorizer,
       audit: trail,
       envelopes: endToEnd.guard,
-      schemas: new SchemaGuard(schemas, store, trail),
+      schemas: new SchemaGuard(schemas, store, trail, validationPool(config.schemaValidation.threads)),
       limits: {
         maxRecordsPerBatch: config.limits.maxRecordsPerBatch,
         maxBatchBytes: config.limits.maxFrameBytes,

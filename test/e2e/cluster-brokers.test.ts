@@ -121,6 +121,12 @@ describe.skipIf(skip)('two brokers on one JetStream store', () => {
         [1, { n: 2, via: 'b' }],
       ]);
     }
+    // A plain read (no wait) right after an acknowledged append through the other broker sees it:
+    // a read at the end this broker knows catches up with the stream first.
+    expect((await a.request('POST', '/v1/topics/cluster.orders/records', { body: { records: [{ value: { n: 3, via: 'a' } }] } })).status).toBe(200);
+    const plain = await b.request('GET', '/v1/topics/cluster.orders/partitions/0/records?offset=2');
+    expect(plain.status).toBe(200);
+    expect((plain.body.records as { offset: number; value: unknown }[]).map((r) => [r.offset, r.value])).toEqual([[2, { n: 3, via: 'a' }]]);
   });
 
   it('a token revoked on A is refused on B within the deadline', async () => {

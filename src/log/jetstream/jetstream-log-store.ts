@@ -256,6 +256,7 @@ export class JetStreamLogStore implements LogStore {
     const target = await this.partition(topic, partition);
     checkOffsetArgument('offset', offset);
     checkReadOptions(options);
+    await target.beforeRead(offset);
     return readPartition(target, offset, options);
   }
 

@@ -216,6 +216,16 @@ export class JetStreamPartition {
     return this.deps.snapshots.save(this.topic.id, this.partition, snapshot);
   }
 
+  /**
+   * Before a read: catches up first when another broker announced more than this one has, or when
+   * the read starts at or past the end this broker knows (an announcement may have been lost: core
+   * NATS delivers at most once), so that a plain read never serves a stale end.
+   */
+  async beforeRead(offset: number): Promise<void> {
+    await this.ready();
+    if (this.announcedSeq > this.view.lastSeq || offset >= this.view.nextOffset) await this.refresh();
+  }
+
   /** Resolves once the high watermark is above `offset`, woken by appends here or announcements from other brokers. */
   async waitForData(offset: number, signal: AbortSignal): Promise<number> {
     await this.ready();

@@ -1,0 +1,158 @@
+/**
+ * Worker threads that validate large batches for the schema guard, so that the broker's main
+ * thread goes on reading frames, appending and acknowledging while records are parsed and checked
+ * (docs/schemas.md). Each thread runs the same check as the main thread (src/schema/section-check.ts).
+ *
+ * Threads start with the first batch offered and answer only once they have loaded; until then, and
+ * whenever a thread fails, `run` returns null or rejects and the caller checks the batch itself: a
+ * produce never waits for a thread to boot and never fails because one died. Threads are unref'ed
+ * while idle and end with `close()`.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { EncodedRecords } from '../log/types.js';
+import type { GovernedSubject, SectionCheckOptions, SectionVerdict } from '../schema/section-check.js';
+import type { JsonSchema } from '../schema/schema-document.js';
+
+const WORKER_URL = new URL('../schema/validation-worker.js', import.meta.url);
+
+/** Batches smaller than this are checked on the main thread: the hop to a thread costs more. */
+export const MIN_POOL_BYTES = 32 * 1024;
+export const MAX_VALIDATION_THREADS = 16;
+const MAX_FAILED_STARTS = 3;
+
+/** The `schemaValidation.threads` default: one per core beyond the first, at most 4. */
+export function defaultValidationThreads(): number {
+  return Math.min(4, Math.max(0, availableParallelism() - 1));
+}
+
+/** The pool `schemaValidation.threads` asks for: null for the default, 0 for none. */
+export function validationPool(threads: number | null): ValidationPool | null {
+  const count = threads ?? defaultValidationThreads();
+  return count === 0 ? null : new ValidationPool(count);
+}
+
+export interface ValidationJob {
+  readonly section: EncodedRecords;
+  readonly subjects: readonly (GovernedSubject & { readonly schema: JsonSchema })[];
+  readonly options: SectionCheckOptions;
+}
+
+interface Pending {
+  readonly resolve: (verdict: SectionVerdict) => void;
+  readonly reject: (error: Error) => void;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  ready: boolean;
+  /** Set once, by the first of its error, messageerror and exit events. */
+  lost: boolean;
+  readonly jobs: Map<number, Pending>;
+}
+
+type Reply = { readonly ready: true } | { readonly id: number; readonly verdict: SectionVerdict } | { readonly id: number; readonly error: string };
+
+export class ValidationPool {
+  readonly #threads: (Thread | null)[];
+  #nextId = 1;
+  #closed = false;
+  /** Threads that died before they loaded: after a few, none is started again (all checks stay inline). */
+  #failedStarts = 0;
+  #started = 0;
+
+  constructor(threads: number, readonly workerUrl: URL = WORKER_URL) {
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_VALIDATION_THREADS) throw new RangeError(`a validation pool has 1..${MAX_VALIDATION_THREADS} threads, not ${threads}`);
+    this.#threads = new Array<Thread | null>(threads).fill(null);
+  }
+
+  /** Threads loaded and answering. */
+  get ready(): number {
+    return this.#threads.filter((thread) => thread?.ready === true).length;
+  }
+
+  /** Threads started so far, and how many of them died before they loaded. */
+  get starts(): { readonly started: number; readonly failedBeforeReady: number } {
+    return { started: this.#started, failedBeforeReady: this.#failedStarts };
+  }
+
+  /** Checks a section in a thread; null when none is ready (check it yourself). Rejects if the thread fails. */
+  run(job: ValidationJob): Promise<SectionVerdict> | null {
+    if (this.#closed) return null;
+    const thread = this.#pick();
+    if (thread === null) return null;
+    const id = this.#nextId++;
+    // An exact copy, transferred: a view's whole underlying buffer would otherwise be cloned.
+    const bytes = new Uint8Array(job.section.bytes.length);
+    bytes.set(job.section.bytes);
+    return new Promise<SectionVerdict>((resolve, reject) => {
+      thread.jobs.set(id, { resolve, reject });
+      thread.worker.ref();
+      thread.worker.postMessage({ id, bytes, count: job.section.count, subjects: job.subjects, options: job.options }, [bytes.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const threads = this.#threads.splice(0, this.#threads.length, ...this.#threads.map(() => null));
+    await Promise.all(
+      threads.map(async (thread) => {
+        if (thread === null) return;
+        this.#fail(thread, 'the pool was closed');
+        await thread.worker.terminate();
+      }),
+    );
+  }
+
+  /** The ready thread with the fewest jobs; empty places get a thread (ready later). */
+  #pick(): Thread | null {
+    let best: Thread | null = null;
+    for (let index = 0; index < this.#threads.length; index++) {
+      const thread = this.#threads[index] ?? (this.#failedStarts < MAX_FAILED_STARTS ? this.#spawn(index) : null);
+      if (thread === null || !thread.ready) continue;
+      if (thread.jobs.size === 0) return thread;
+      if (best === null || thread.jobs.size < best.jobs.size) best = thread;
+    }
+    return best;
+  }
+
+  #spawn(index: number): Thread {
+    const worker = new Worker(this.workerUrl, { name: 'sealbus-validation', execArgv: [] });
+    this.#started++;
+    const thread: Thread = { worker, ready: false, lost: false, jobs: new Map() };
+    this.#threads[index] = thread;
+    worker.on('message', (reply: Reply) => {
+      if ('ready' in reply) {
+        thread.ready = true;
+        return;
+      }
+      const job = thread.jobs.get(reply.id);
+      if (job === undefined) return;
+      thread.jobs.delete(reply.id);
+      if (thread.jobs.size === 0) worker.unref();
+      if ('verdict' in reply) job.resolve(reply.verdict);
+      else job.reject(new Error(`a validation thread failed: ${reply.error}`));
+    });
+    const lost = (reason: string): void => {
+      if (thread.lost) return;
+      thread.lost = true;
+      if (this.#threads[index] === thread) this.#threads[index] = null;
+      if (!thread.ready && !this.#closed) this.#failedStarts++;
+      this.#fail(thread, reason);
+      void worker.terminate();
+    };
+    worker.on('error', (err) => lost(`${err.name}: ${err.message}`));
+    worker.on('messageerror', () => lost('a reply could not be read'));
+    worker.on('exit', (code) => lost(`the thread exited with code ${code}`));
+    worker.unref();
+    return thread;
+  }
+
+  #fail(thread: Thread, reason: string): void {
+    thread.ready = false;
+    const jobs = [...thread.jobs.values()];
+    thread.jobs.clear();
+    thread.worker.unref();
+    for (const job of jobs) job.reject(new Error(`a validation thread failed: ${reason}`));
+  }
+}
