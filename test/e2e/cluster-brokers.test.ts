@@ -6,18 +6,17 @@
  * broker with an id already in use is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../../src/audit/index.js';
-import { createCertificateAuthority, issueCertificate } from '../../src/auth/index.js';
 import type { SealbusConfig } from '../../src/config/index.js';
 import { generateClientKeys, publicKeysOf, registrationProof } from '../../src/payload/keys.js';
 import type { DevEnvironment } from '../../src/server/dev-environment.js';
 import { rejectionOf } from '../helpers/error-code.js';
-import { skipWithoutNatsServer, startNatsServer, type RunningNatsServer } from '../helpers/nats-server.js';
+import { natsBackendFiles, onJetStream, startNatsBackend, type NatsBackendFiles } from '../helpers/nats-backend.js';
+import { skipWithoutNatsServer, type RunningNatsServer } from '../helpers/nats-server.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -25,36 +24,8 @@ const skip = skipWithoutNatsServer('test/e2e/cluster-brokers.test.ts');
 /** How long a change made on one broker may take to show on the other. */
 const PROPAGATION_MS = 5_000;
 
-interface NatsFiles {
-  readonly dir: string;
-  readonly ca: string;
-  readonly serverCert: string;
-  readonly serverKey: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
-  readonly tokenFile: string;
-  readonly token: string;
-}
-
-/** The NATS back end's own PKI and token, apart from the brokers' (as in production). */
-async function natsFiles(): Promise<NatsFiles> {
-  const dir = await mkdtemp(join(tmpdir(), 'sealbus-cluster-nats-'));
-  const ca = await createCertificateAuthority({ commonName: 'nats backend CA' });
-  const server = await issueCertificate({ ca, commonName: 'nats', server: { hosts: ['127.0.0.1', 'localhost'] }, extendedKeyUsage: 'server' });
-  const client = await issueCertificate({ ca, commonName: 'sealbus-broker', client: true, extendedKeyUsage: 'client' });
-  const token = randomBytes(24).toString('hex');
-  const files = { dir, ca: join(dir, 'ca.crt'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key'), clientCert: join(dir, 'broker.crt'), clientKey: join(dir, 'broker.key'), tokenFile: join(dir, 'token'), token };
-  await writeFile(files.ca, ca.certPem);
-  await writeFile(files.serverCert, server.certPem);
-  await writeFile(files.serverKey, server.keyPem, { mode: 0o600 });
-  await writeFile(files.clientCert, client.certPem);
-  await writeFile(files.clientKey, client.keyPem, { mode: 0o600 });
-  await writeFile(files.tokenFile, `${token}\n`, { mode: 0o600 });
-  return files;
-}
-
 describe.skipIf(skip)('two brokers on one JetStream store', () => {
-  let files: NatsFiles;
+  let files: NatsBackendFiles;
   let nats: RunningNatsServer;
   let a: TestBroker;
   let b: TestBroker;
@@ -65,26 +36,13 @@ describe.skipIf(skip)('two brokers on one JetStream store', () => {
     return async (config: SealbusConfig, env: DevEnvironment): Promise<SealbusConfig> => {
       if (shareFrom !== undefined) await cp(join(shareFrom.env.dir, 'certs'), join(env.dir, 'certs'), { recursive: true, force: true });
       const localIssuer = shareFrom === undefined ? config.auth.localIssuer : { ...config.auth.localIssuer, keyDir: shareFrom.env.config.auth.localIssuer.keyDir! };
-      return {
-        ...config,
-        auth: { ...config.auth, localIssuer },
-        audit: { ...config.audit, brokerId },
-        store: {
-          kind: 'jetstream',
-          dir: config.store.dir,
-          retentionCheckMs: config.store.retentionCheckMs,
-          servers: [nats.url.replace(/^nats:/, 'tls:')],
-          tls: { ca: files.ca, cert: files.clientCert, key: files.clientKey },
-          tokenFile: files.tokenFile,
-          streamPrefix,
-        },
-      };
+      return onJetStream({ ...config, auth: { ...config.auth, localIssuer }, audit: { ...config.audit, brokerId } }, nats, files, streamPrefix);
     };
   }
 
   beforeAll(async () => {
-    files = await natsFiles();
-    nats = await startNatsServer({ token: files.token, tls: { certFile: files.serverCert, keyFile: files.serverKey, caFile: files.ca, verify: true } });
+    files = await natsBackendFiles();
+    nats = await startNatsBackend(files);
     a = await startTestBroker({ configure: configure('broker-a') });
     b = await startTestBroker({ configure: configure('broker-b', a) });
   }, 60_000);

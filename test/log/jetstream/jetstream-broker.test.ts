@@ -6,74 +6,29 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCertificateAuthority, issueCertificate } from '../../../src/auth/index.js';
 import { Admin, Consumer, Producer, type ConnectionOptions, type ConsumedRecord } from '../../../src/client/index.js';
-import type { SealbusConfig } from '../../../src/config/index.js';
-import { skipWithoutNatsServer, startNatsServer, type RunningNatsServer } from '../../helpers/nats-server.js';
+import { natsBackendFiles, onJetStream, startNatsBackend, type NatsBackendFiles } from '../../helpers/nats-backend.js';
+import { skipWithoutNatsServer, type RunningNatsServer } from '../../helpers/nats-server.js';
 import { startTestBroker, type TestBroker } from '../../helpers/test-broker.js';
 import { newPrefix } from './jetstream-kit.js';
 
 const skip = skipWithoutNatsServer('test/log/jetstream/jetstream-broker.test.ts');
 
-interface NatsMaterial {
-  readonly dir: string;
-  readonly ca: string;
-  readonly clientCert: string;
-  readonly clientKey: string;
-  readonly tokenFile: string;
-}
-
-async function natsMaterial(): Promise<NatsMaterial & { server: { certFile: string; keyFile: string }; token: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'sealbus-nats-pki-'));
-  const ca = await createCertificateAuthority({ commonName: 'nats backend CA' });
-  const server = await issueCertificate({ ca, commonName: 'nats', server: { hosts: ['127.0.0.1', 'localhost'] }, extendedKeyUsage: 'server' });
-  const client = await issueCertificate({ ca, commonName: 'sealbus-broker', client: true, extendedKeyUsage: 'client' });
-  const token = randomBytes(24).toString('hex');
-  const files = {
-    ca: join(dir, 'ca.crt'),
-    certFile: join(dir, 'server.crt'),
-    keyFile: join(dir, 'server.key'),
-    clientCert: join(dir, 'broker.crt'),
-    clientKey: join(dir, 'broker.key'),
-    tokenFile: join(dir, 'token'),
-  };
-  await writeFile(files.ca, ca.certPem);
-  await writeFile(files.certFile, server.certPem);
-  await writeFile(files.keyFile, server.keyPem, { mode: 0o600 });
-  await writeFile(files.clientCert, client.certPem);
-  await writeFile(files.clientKey, client.keyPem, { mode: 0o600 });
-  await writeFile(files.tokenFile, `${token}\n`, { mode: 0o600 });
-  return { dir, ...files, server: { certFile: files.certFile, keyFile: files.keyFile }, token };
-}
-
 describe.skipIf(skip)('a broker on the JetStream store', () => {
-  let material: Awaited<ReturnType<typeof natsMaterial>>;
+  let material: NatsBackendFiles;
   let nats: RunningNatsServer;
   let broker: TestBroker;
   const streamPrefix = newPrefix();
 
   beforeAll(async () => {
-    material = await natsMaterial();
-    nats = await startNatsServer({ token: material.token, tls: { ...material.server, caFile: material.ca, verify: true } });
-    const jetstreamStore = (config: SealbusConfig): SealbusConfig => ({
-      ...config,
-      store: {
-        kind: 'jetstream',
-        dir: config.store.dir,
-        retentionCheckMs: config.store.retentionCheckMs,
-        servers: [nats.url.replace(/^nats:/, 'tls:')],
-        tls: { ca: material.ca, cert: material.clientCert, key: material.clientKey },
-        tokenFile: material.tokenFile,
-        streamPrefix,
-      },
-    });
-    broker = await startTestBroker({ configure: jetstreamStore });
+    material = await natsBackendFiles();
+    nats = await startNatsBackend(material);
+    broker = await startTestBroker({ configure: (config) => onJetStream(config, nats, material, streamPrefix) });
   });
   afterAll(async () => {
     await broker?.close();
@@ -134,18 +89,7 @@ describe.skipIf(skip)('a broker on the JetStream store', () => {
     const secret = randomBytes(24).toString('hex');
     await writeFile(wrong, secret, { mode: 0o600 });
     const failure = await startTestBroker({
-      configure: (config) => ({
-        ...config,
-        store: {
-          kind: 'jetstream',
-          dir: config.store.dir,
-          retentionCheckMs: config.store.retentionCheckMs,
-          servers: [nats.url.replace(/^nats:/, 'tls:')],
-          tls: { ca: material.ca, cert: material.clientCert, key: material.clientKey },
-          tokenFile: wrong,
-          streamPrefix,
-        },
-      }),
+      configure: (config) => onJetStream(config, nats, material, streamPrefix, wrong),
     }).then(
       async (started) => {
         await started.close();
