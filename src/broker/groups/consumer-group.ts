@@ -55,6 +55,12 @@ export class ConsumerGroup {
    * changes them). Pushes must be synchronous, hence the cache.
    */
   readonly offsets = new Map<PartitionKey, number>();
+  /**
+   * The topic's partition count when each cached offset was read or committed: a count that
+   * differs later means the topic was deleted and created again since, and the offset is gone
+   * with the old topic; an offset committed after the new topic appeared stays.
+   */
+  readonly #offsetCounts = new Map<PartitionKey, number>();
   readonly #owners = new Map<PartitionKey, Member>();
   /** Topic → how many members read it. */
   readonly #subscribers = new Map<string, number>();
@@ -186,11 +192,20 @@ export class ConsumerGroup {
    * was deleted and created again, and a new topic starts without committed offsets.
    */
   #forgetStaleOffsets(counts: PartitionCounts): void {
-    for (const key of this.offsets.keys()) {
+    for (const key of [...this.offsets.keys()]) {
       const { topic, partition } = partitionOfKey(key);
       const count = counts.get(topic);
-      const previous = this.counts.get(topic);
-      if (count === undefined || partition >= count || (previous !== undefined && previous !== count)) this.offsets.delete(key);
+      const seenWith = this.#offsetCounts.get(key) ?? this.counts.get(topic);
+      if (count === undefined || partition >= count || (seenWith !== undefined && seenWith !== count)) {
+        this.offsets.delete(key);
+        this.#offsetCounts.delete(key);
+      }
     }
+  }
+
+  /** Caches a committed offset, read from the store or just committed, with the topic's partition count at that time. */
+  rememberOffset(key: PartitionKey, offset: number, partitions: number): void {
+    this.offsets.set(key, offset);
+    this.#offsetCounts.set(key, partitions);
   }
 }

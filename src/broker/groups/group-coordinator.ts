@@ -91,7 +91,9 @@ export class GroupCoordinator {
     if (existing === undefined) this.#groups.set(group.name, group);
     // Only topics nobody reads yet: for the others the cache already has every accepted commit.
     for (const entry of stored) {
-      if (request.topics.includes(entry.topic) && !group.subscribes(entry.topic)) group.offsets.set(keyOf(entry.topic, entry.partition), entry.offset);
+      if (!request.topics.includes(entry.topic) || group.subscribes(entry.topic)) continue;
+      const partitions = this.#partitionsNow(entry.topic);
+      if (partitions !== null) group.rememberOffset(keyOf(entry.topic, entry.partition), entry.offset, partitions);
     }
     const member = this.#newMember(request, now);
     group.add(member);
@@ -186,7 +188,20 @@ export class GroupCoordinator {
     if (entries.length === 0) return;
     await this.#store.commitOffsets(group, entries);
     // Only the owner commits a partition, so this cache is what its next owner starts from.
-    if (this.#groups.get(group) === state) for (const entry of entries) state.offsets.set(keyOf(entry.topic, entry.partition), entry.offset);
+    if (this.#groups.get(group) !== state) return;
+    for (const entry of entries) {
+      const partitions = this.#partitionsNow(entry.topic);
+      if (partitions !== null) state.rememberOffset(keyOf(entry.topic, entry.partition), entry.offset, partitions);
+    }
+  }
+
+  /** The topic's partition count in the store now; null when it does not exist. */
+  #partitionsNow(topic: string): number | null {
+    try {
+      return this.#store.topicConfig(topic).partitions;
+    } catch {
+      return null;
+    }
   }
 
   /** The member leaves: its partitions are free at once (it committed what it processed) and the rest rebalance. */

@@ -293,7 +293,24 @@ describe('coordinator invariants under random joins, leaves, acks, timeouts and 
           await simulation.quiesce();
           h.coordinator.close();
         }),
-        { numRuns: 150 },
+        {
+          numRuns: 150,
+          examples: [
+            // Found by CI: a topic deleted and created again while its member still held it; the member's
+            // commit on the new topic was accepted, then dropped from the cache as if it were the old topic's.
+            [
+              [
+                { kind: 'join', slot: 0, topics: ['c'] },
+                { kind: 'resize', topic: 'c', partitions: 0, notify: false },
+                { kind: 'resize', topic: 'c', partitions: 1, notify: false },
+                { kind: 'commit', slot: 0 },
+                { kind: 'ack', slot: 0 },
+                { kind: 'ack', slot: 0 },
+              ],
+              [0, 0, 1],
+            ],
+          ],
+        },
       );
     });
   }
