@@ -59,6 +59,8 @@ export class JetStreamLogStore implements LogStore {
   /** Partitions by topic id, built on first use. */
   private readonly partitions = new Map<string, JetStreamPartition[]>();
   private timer: NodeJS.Timeout | null = null;
+  /** The NATS servers' `max_payload` as last announced; the client forgets it while it reconnects. */
+  private maxPayload = 0;
 
   constructor(private readonly options: JetStreamLogStoreOptions & NatsConnectOptions) {
     this.settings = jetStreamDefaults(options);
@@ -74,6 +76,7 @@ export class JetStreamLogStore implements LogStore {
       this.phase = 'closed';
       throw err;
     });
+    this.maxPayload = connection.info?.max_payload ?? 0;
     try {
       this.opened = await this.openOn(connection);
       this.phase = 'open';
@@ -244,8 +247,11 @@ export class JetStreamLogStore implements LogStore {
   async append(topic: string, partition: number, request: AppendRequest): Promise<AppendResult> {
     const target = await this.partition(topic, partition);
     checkAppendRequest(topic, target.config, request);
-    const limit = (this.state().connection.info?.max_payload ?? 0) - BATCH_HEADER_BYTES - HEADER_ROOM;
-    if (request.records.bytes.length > limit) {
+    // While the client reconnects (its server died) it has no server info: the last limit still
+    // holds, and the publish fails retriably if no server answers, rather than as a batch too large.
+    this.maxPayload = this.state().connection.info?.max_payload ?? this.maxPayload;
+    const limit = this.maxPayload - BATCH_HEADER_BYTES - HEADER_ROOM;
+    if (this.maxPayload > 0 && request.records.bytes.length > limit) {
       throw new SealbusError('SEALBUS_ERR_BATCH_TOO_LARGE', { size: request.records.bytes.length, limit: Math.max(0, limit) });
     }
     if (request.producer !== undefined) await guard('the producer registry', this.state().producers.check(request.producer));

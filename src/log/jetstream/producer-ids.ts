@@ -10,7 +10,7 @@ import { storeError } from './nats-errors.js';
 
 /** How often an update is tried again after another broker changed the same key first. */
 const MAX_ATTEMPTS = 32;
-const NEXT_ID_KEY = 'next-id';
+const ALLOCATION_KEY = 'allocation';
 
 function integerIn(entry: KvEntry | null, field: string): number | null {
   const value = kvObject(entry)?.[field];
@@ -23,10 +23,11 @@ function conflict(): SealbusError {
 
 /**
  * Idempotent producers' ids and epochs, shared by every broker through a KV bucket:
- * `next-id` (the next id to hand out), `id.<n>` (that id's current epoch) and `name.<name>`
- * (the id a named producer uses). Every change is a compare-and-set on the key's revision, so
- * two brokers initializing the same name at once end with two distinct epochs, and the older
- * one is fenced. Each broker caches epochs, updated by a watch; a stamp the cache cannot vouch
+ * `allocation` (written once per new id: its revision is the id), `id.<n>` (that id's current
+ * epoch) and `name.<name>` (the id a named producer uses). Epoch and name changes are a
+ * compare-and-set on the key's revision, so two brokers initializing the same name at once end with
+ * two distinct epochs, and the older one is fenced: on replicated buckets that needs nats-server
+ * 2.9.21 or later (docs/cluster.md). Each broker caches epochs, updated by a watch; a stamp the cache cannot vouch
  * for (unknown id, or an epoch above the cached one) is checked against the bucket itself.
  */
 export class ProducerIds {
@@ -56,20 +57,19 @@ export class ProducerIds {
     if (epoch > (this.epochs.get(producerId) ?? -1)) this.epochs.set(producerId, epoch);
   }
 
+  /**
+   * A new producer id: the revision JetStream gives a write to the bucket, which its stream's leader
+   * assigns, one per write, even on a replicated stream. (A compare-and-set counter is not safe
+   * there: nats-server before 2.9.21 checks the expected revision outside Raft, nats-io/nats-server#4320,
+   * and two brokers got the same id.) Ids are unique, not contiguous; revisions exceed every id the
+   * earlier counter handed out, as each of those took at least two writes.
+   */
   private async allocate(): Promise<number> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = await this.kv.get(NEXT_ID_KEY);
-      const next = integerIn(entry, 'next') ?? 1;
-      const value = JSON.stringify({ next: next + 1 });
-      try {
-        if (entry === null) await this.kv.create(NEXT_ID_KEY, value);
-        else await this.kv.update(NEXT_ID_KEY, value, entry.revision);
-        return next;
-      } catch {
-        // Another broker took this id first.
-      }
+    try {
+      return await this.kv.put(ALLOCATION_KEY, JSON.stringify({ allocatedAt: Date.now() }));
+    } catch (err) {
+      throw storeError({ what: 'the producer registry' }, err);
     }
-    throw conflict();
   }
 
   private async register(producerId: number, epoch: number): Promise<void> {
