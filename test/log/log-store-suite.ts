@@ -13,6 +13,33 @@ export interface StoreHarness {
   readonly cleanup: () => Promise<void>;
 }
 
+/**
+ * A harness for a backend that keeps its data: `make` opens a store on it (again after a reopen),
+ * `remove` deletes the data once the current store is closed.
+ */
+export async function reopenableHarness(make: () => Promise<LogStore>, remove: () => Promise<void>): Promise<StoreHarness> {
+  const opened = async (): Promise<LogStore> => {
+    const store = await make();
+    await store.open();
+    return store;
+  };
+  let current = await opened();
+  return {
+    get store() {
+      return current;
+    },
+    reopen: async () => {
+      await current.close();
+      current = await opened();
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await remove();
+    },
+  };
+}
+
 export type HarnessFactory = (options: { clock: ManualClock; defaults?: Partial<TopicConfig> }) => Promise<StoreHarness>;
 
 export interface SuiteContext {

@@ -9,9 +9,8 @@
  */
 import { afterAll, beforeAll, describe } from 'vitest';
 import { JetStreamLogStore } from '../../../src/log/jetstream/jetstream-log-store.js';
-import type { LogStore } from '../../../src/log/types.js';
 import { skipWithoutNatsServer, startNatsServer, type RunningNatsServer } from '../../helpers/nats-server.js';
-import { logStoreSuite } from '../log-store-suite.js';
+import { logStoreSuite, reopenableHarness } from '../log-store-suite.js';
 import { newPrefix, removeStreams } from './jetstream-kit.js';
 
 const skip = skipWithoutNatsServer('test/log/jetstream/jetstream-log-store.test.ts');
@@ -27,25 +26,9 @@ describe.skipIf(skip)('JetStream backend', () => {
 
   logStoreSuite('jetstream', async ({ clock, defaults }) => {
     const streamPrefix = newPrefix();
-    const make = async (): Promise<LogStore> => {
-      const store = new JetStreamLogStore({ servers: [server.url], streamPrefix, clock: clock.read, retentionCheckMs: 0, ...(defaults && { defaults }) });
-      await store.open();
-      return store;
-    };
-    let current = await make();
-    return {
-      get store() {
-        return current;
-      },
-      reopen: async () => {
-        await current.close();
-        current = await make();
-        return current;
-      },
-      cleanup: async () => {
-        await current.close();
-        await removeStreams(server.url, streamPrefix);
-      },
-    };
+    return reopenableHarness(
+      async () => new JetStreamLogStore({ servers: [server.url], streamPrefix, clock: clock.read, retentionCheckMs: 0, ...(defaults && { defaults }) }),
+      () => removeStreams(server.url, streamPrefix),
+    );
   });
 });
