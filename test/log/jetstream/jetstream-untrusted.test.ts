@@ -5,9 +5,11 @@
  * stay readable.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BATCH_META_HEADER, encodeBatchMeta } from '../../../src/log/jetstream/batch-message.js';
+import { keyToken } from '../../../src/log/jetstream/names.js';
 import { decodeRecords, encodeBatch } from '../../../src/log/record-batch.js';
 import type { LogStore } from '../../../src/log/types.js';
 import { codeOf } from '../../helpers/error-code.js';
@@ -77,6 +79,34 @@ describe.skipIf(skip)('JetStream store against foreign or damaged messages', () 
     await inject(batch, header);
     await expectRefused();
   });
+
+  it('ignores hostile committed offsets written into the bucket by another writer, and keeps the real one', async () => {
+    await store.commitOffsets('g', [{ topic: 't', partition: 0, offset: 2, metadata: 'real' }]);
+    const topicId = await streamTopicId();
+    const kv = await new Kvm(jetstream(raw)).open(`${brokers.prefix}_offsets`);
+    const key = (group: string): string => `${keyToken(group)}.${topicId}.0`;
+    const hostile: [string, string][] = [
+      [key('deep'), `${'['.repeat(5000)}${']'.repeat(5000)}`],
+      [key('huge'), JSON.stringify({ topic: 't', partition: 0, offset: 2 ** 60, metadata: '', committedAt: 1 })],
+      [key('typed'), JSON.stringify({ topic: 't', partition: '0', offset: '5', metadata: 7, committedAt: 1 })],
+      [key('text'), 'not json'],
+      [key('array'), '[1, 2, 3]'],
+    ];
+    for (const [k, value] of hostile) await kv.put(k, value);
+    await kv.put(key('g'), '{"topic": "t", "partition": 0, "offset": 9, "metadata": "x", "committedAt": 1, "committedAt": "dup"}');
+    for (const group of ['deep', 'huge', 'typed', 'text', 'array']) expect(await brokers.start().then((other) => other.fetchOffsets(group))).toEqual([]);
+    // The real commit was overwritten by a malformed one: the group has no usable offset, nothing made up.
+    expect(await (await brokers.start()).fetchOffsets('g')).toEqual([]);
+  });
+
+  async function streamTopicId(): Promise<string> {
+    const jsm = await jetstreamManager(raw);
+    for await (const name of jsm.streams.names()) {
+      const found = new RegExp(`^${brokers.prefix}_log_(.+)_0$`).exec(name);
+      if (found !== null) return found[1]!;
+    }
+    throw new Error('no partition stream');
+  }
 
   it('refuses a well-formed batch that does not continue the offsets', async () => {
     const position = (await store.describeTopic('t')).partitions[0]!.sizeBytes;
