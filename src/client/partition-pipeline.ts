@@ -5,12 +5,22 @@ const MAX_SEQUENCE = 0x7fff_ffff;
 /**
  * The send queue of one topic partition, and the idempotent producer's sequence numbers for it.
  *
- * Ordering under retries: when a batch fails, the batches in flight behind it are not stored
- * either (the broker refuses them with SEQUENCE_GAP, as their sequence is not the next one), so
- * nothing more is sent on this partition until every in-flight batch has answered; then the
- * queue, failed batches back in their original places, is sent again in order, renumbered from
- * the last acked sequence. A batch whose fate is unknown (lost with the connection) was either
- * stored with that same sequence, and its resend is acked as a duplicate, or not stored at all.
+ * A batch is numbered when first sent and keeps its number through every retry: a batch whose
+ * answer was lost (or that failed on the broker's side after it was written) is then either
+ * stored under that number, and its resend is acknowledged as a duplicate with its offset, or not
+ * stored at all, and its resend stores it. Renumbering it would store it twice.
+ *
+ * Ordering under retries: the broker stores a producer's batches only in sequence, so when one
+ * fails, the batches in flight behind it are refused (SEQUENCE_GAP) unless it was stored after
+ * all; nothing more is sent on this partition until every in-flight batch has answered, then the
+ * queue, failed batches back in their places, is sent again in order.
+ *
+ * A batch that fails for good leaves a hole in the sequence. When it was surely not stored (every
+ * attempt was refused before the write), the batches behind it cannot have been stored either and
+ * are numbered again from its number. When it may have been stored, no number behind it can be
+ * trusted: the partition is spoiled, the batches already numbered are resolved with their numbers
+ * (acknowledged, or refused as out of sequence and so not stored), and the rest wait for a new
+ * producer epoch, which restarts every partition at 0 (see ProducerSender).
  */
 export class PartitionPipeline {
   /** Closed batches waiting to be sent, in order. */
@@ -20,8 +30,10 @@ export class PartitionPipeline {
   /** No send before this time (backoff after a retriable error). */
   retryAt = 0;
   #nextSequence = 0;
-  #ackedSequence = 0;
   #recovering = false;
+  /** Batches numbered from here on are renumbered once the in-flight ones have answered. */
+  #renumberFrom: number | null = null;
+  #spoiled = false;
 
   /** True after a failure until every batch that was in flight behind it has answered. */
   get recovering(): boolean {
@@ -32,53 +44,112 @@ export class PartitionPipeline {
     return this.queue.length === 0 && this.inFlight.length === 0;
   }
 
+  /** A batch that may have been stored was given up: new numbers must wait for a new epoch. */
+  get spoiled(): boolean {
+    return this.#spoiled;
+  }
+
+  /** Batches numbered in this epoch still unanswered for good: a new epoch must wait for them. */
+  get unresolved(): boolean {
+    return this.inFlight.length > 0 || this.queue.some((batch) => batch.sequence !== null);
+  }
+
+  /** True when the next batch to number cannot be numbered in this epoch (spoiled, or past 2^31 - 1). */
+  get needsNewEpoch(): boolean {
+    if (this.#spoiled) return true;
+    const head = this.queue[0];
+    return head !== undefined && head.sequence === null && this.#nextSequence + head.count > MAX_SEQUENCE;
+  }
+
   enqueue(batch: ProducerBatch): void {
     this.queue.push(batch);
   }
 
-  /** True when sending the head batch would push the sequence past 2^31 - 1 (a new epoch is needed). */
-  get needsNewEpoch(): boolean {
-    const head = this.queue[0];
-    return head !== undefined && this.#nextSequence + head.count > MAX_SEQUENCE;
-  }
-
-  /** Takes the next batch to send, numbering it, or null when this partition must wait. */
-  takeNext(now: number, maxInFlight: number): ProducerBatch | null {
+  /**
+   * Takes the next batch to send, numbering it if it is new, or null when this partition must
+   * wait. `numbering` false (a new epoch is pending) sends only batches numbered already.
+   */
+  takeNext(now: number, maxInFlight: number, numbering = true): ProducerBatch | null {
     if (this.#recovering) {
       if (this.inFlight.length > 0) return null;
       this.#recovering = false;
-      this.#nextSequence = this.#ackedSequence;
+      this.#renumber();
     }
-    if (this.queue.length === 0 || this.inFlight.length >= maxInFlight || now < this.retryAt || this.needsNewEpoch) return null;
+    if (this.queue.length === 0 || this.inFlight.length >= maxInFlight || now < this.retryAt) return null;
+    const head = this.queue[0]!;
     // A batch still being sealed holds back the ones behind it: a partition's batches go in order.
-    if (this.queue[0]!.encoded === null) return null;
-    const batch = this.queue.shift()!;
-    batch.sequence = this.#nextSequence;
-    this.#nextSequence += batch.count;
-    this.inFlight.push(batch);
-    return batch;
+    if (head.encoded === null) return null;
+    if (head.sequence === null) {
+      if (!numbering || this.needsNewEpoch) return null;
+      head.sequence = this.#nextSequence;
+      this.#nextSequence += head.count;
+    }
+    this.queue.shift();
+    this.inFlight.push(head);
+    return head;
   }
 
   acked(batch: ProducerBatch): void {
     this.#remove(batch);
-    this.#ackedSequence = batch.sequence + batch.count;
   }
 
-  /** The batch failed; `retry` puts it back in its place in the queue, else it is dropped. */
-  failed(batch: ProducerBatch, retry: boolean): void {
+  /** The batch failed and is sent again, with its number, in its place in the queue. */
+  retry(batch: ProducerBatch): void {
     this.#remove(batch);
-    // Whatever happens to this batch, the broker's next expected sequence is back at the last ack.
     this.#recovering = true;
-    if (!retry) return;
-    let at = 0;
-    while (at < this.queue.length && this.queue[at]!.id < batch.id) at++;
-    this.queue.splice(at, 0, batch);
+    this.#requeue(batch);
+  }
+
+  /**
+   * A batch of a spoiled partition was refused as out of sequence: it is not stored, and is
+   * numbered again in the new epoch.
+   */
+  notStored(batch: ProducerBatch): void {
+    this.#remove(batch);
+    this.#recovering = true;
+    batch.sequence = null;
+    batch.maybeStored = false;
+    this.#requeue(batch);
+  }
+
+  /** The batch failed for good (it is rejected; the caller has taken it off the queue if it was there). */
+  dropped(batch: ProducerBatch): void {
+    this.#remove(batch);
+    this.#recovering = true;
+    if (batch.sequence === null) return;
+    if (batch.maybeStored) this.#spoiled = true;
+    else this.#renumberFrom = Math.min(this.#renumberFrom ?? batch.sequence, batch.sequence);
   }
 
   /** A new producer epoch restarts every partition's sequence at 0. */
   resetSequences(): void {
     this.#nextSequence = 0;
-    this.#ackedSequence = 0;
+    this.#renumberFrom = null;
+    this.#spoiled = false;
+    for (const batch of this.queue) {
+      batch.sequence = null;
+      batch.maybeStored = false;
+    }
+  }
+
+  /** After a batch surely not stored was dropped: the ones behind it take its numbers. */
+  #renumber(): void {
+    const from = this.#renumberFrom;
+    if (from === null) return;
+    this.#renumberFrom = null;
+    for (const batch of this.queue) {
+      if (batch.sequence !== null && batch.sequence >= from) {
+        batch.sequence = null;
+        batch.maybeStored = false;
+      }
+    }
+    if (!this.#spoiled) this.#nextSequence = Math.min(this.#nextSequence, from);
+  }
+
+  #requeue(batch: ProducerBatch): void {
+    let at = 0;
+    while (at < this.queue.length && this.queue[at]!.id < batch.id) at++;
+    this.queue.splice(at, 0, batch);
   }
 
   #remove(batch: ProducerBatch): void {

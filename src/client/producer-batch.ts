@@ -28,8 +28,14 @@ export class ProducerBatch {
   sealing: Promise<void> | null = null;
   /** Why sealing failed: the batch is rejected with it in its turn. */
   sealFailure: SealbusError | null = null;
-  /** Idempotent producers: the sequence of the first record, assigned when sent. */
-  sequence = 0;
+  /**
+   * Idempotent producers: the sequence of the first record, given when first sent and kept for every
+   * retry (a retry of a stored batch must be recognised as one); null until then, or once known not
+   * stored and to be numbered again.
+   */
+  sequence: number | null = null;
+  /** An attempt went unanswered or failed on the broker's side (5xx): the batch may be stored. */
+  maybeStored = false;
   /** Failed attempts so far (retries after a retriable error). */
   attempts = 0;
 

@@ -28,6 +28,17 @@ export interface SenderOptions {
   readonly stale: (topic: string, code: StaleCode) => Promise<void>;
 }
 
+/**
+ * Whether a failed attempt may still have stored the batch: no answer came (the connection or the
+ * request timed out), or the broker failed after the write began (5xx). Refusals (4xx) are
+ * decided before anything is written, and so are the few 5xx whose message says nothing was.
+ */
+function mayHaveStored(error: SealbusError): boolean {
+  return error.status >= 500 && !NOTHING_WRITTEN.has(error.code);
+}
+
+const NOTHING_WRITTEN: ReadonlySet<string> = new Set(['SEALBUS_ERR_STORAGE_FULL', 'SEALBUS_ERR_STORE_CONFLICT', 'SEALBUS_ERR_PROTOCOL_TOO_MANY_CONNECTIONS']);
+
 export type StaleCode = 'SEALBUS_ERR_ENVELOPE_RECIPIENTS_STALE' | 'SEALBUS_ERR_SCHEMA_STALE';
 
 /**
@@ -109,17 +120,18 @@ export class ProducerSender {
     let session: Session;
     try {
       session = await this.#sessions.get();
-      await this.#ensureProducerId(session, pipelines);
+      await this.#ensureProducerId(session);
       this.#connectAttempts = 0;
     } catch (err) {
       this.#connectionFailed(asSealbusError(err));
       return;
     }
     const now = this.#options.clock();
+    const numbering = !this.#newEpochPending();
     let nextRetry = Number.POSITIVE_INFINITY;
     for (const pipeline of pipelines) {
       while (this.#inFlight < this.#options.maxInFlight && this.#headSealed(pipeline)) {
-        const batch = pipeline.takeNext(now, this.#options.maxInFlightPerPartition);
+        const batch = pipeline.takeNext(now, this.#options.maxInFlightPerPartition, numbering);
         if (batch === null) break;
         this.#send(session, pipeline, batch);
       }
@@ -128,15 +140,23 @@ export class ProducerSender {
     if (Number.isFinite(nextRetry)) this.#scheduleRetry(nextRetry);
   }
 
-  async #ensureProducerId(session: Session, pipelines: readonly PartitionPipeline[]): Promise<void> {
+  /**
+   * Gets the producer id, or a new epoch when a partition needs one (spoiled by a batch given up
+   * though it may be stored, or at the end of the sequence space). A new epoch restarts every
+   * partition at 0, so it waits until every batch numbered in this one has answered for good;
+   * meanwhile only those are sent (see PartitionPipeline).
+   */
+  async #ensureProducerId(session: Session): Promise<void> {
     if (!this.#options.idempotent) return;
-    const rollover = this.#producer !== null && pipelines.some((pipeline) => pipeline.needsNewEpoch);
-    if (this.#producer !== null && !rollover) return;
-    // A new epoch restarts every partition's sequence, so it waits until nothing is in flight.
-    if (rollover && (this.#inFlight > 0 || [...this.#pipelines.values()].some((pipeline) => pipeline.recovering))) return;
+    if (this.#producer !== null && !this.#newEpochPending()) return;
+    if (this.#producer !== null && [...this.#pipelines.values()].some((pipeline) => pipeline.unresolved)) return;
     const reply = await session.request({ type: 'INIT_PRODUCER', name: this.#options.name });
     this.#producer = { producerId: reply.producerId, epoch: reply.epoch };
     for (const pipeline of this.#pipelines.values()) pipeline.resetSequences();
+  }
+
+  #newEpochPending(): boolean {
+    return this.#options.idempotent && [...this.#pipelines.values()].some((pipeline) => pipeline.needsNewEpoch);
   }
 
   /** Starts encoding a batch; false when that failed at once (the batch is then rejected). */
@@ -163,11 +183,13 @@ export class ProducerSender {
       if (head === undefined) return false;
       if (head.sealFailure !== null) {
         pipeline.queue.shift();
+        pipeline.dropped(head);
         head.reject(head.sealFailure);
         continue;
       }
       if (head.encoded === null && head.sealing === null && !this.#startSealing(head)) {
         pipeline.queue.shift();
+        pipeline.dropped(head);
         continue;
       }
       return head.encoded !== null;
@@ -177,7 +199,7 @@ export class ProducerSender {
   #send(session: Session, pipeline: PartitionPipeline, batch: ProducerBatch): void {
     this.#inFlight++;
     const stamp: ProducerStamp | null =
-      this.#producer === null ? null : { ...this.#producer, baseSequence: batch.sequence };
+      this.#producer === null || batch.sequence === null ? null : { ...this.#producer, baseSequence: batch.sequence };
     session
       .request({ type: 'PRODUCE', topic: batch.topic, partition: batch.partition, producer: stamp, records: batch.encoded! })
       .then(
@@ -194,10 +216,18 @@ export class ProducerSender {
   }
 
   #batchFailed(pipeline: PartitionPipeline, batch: ProducerBatch, error: SealbusError): void {
-    // Behind a failed batch, SEQUENCE_GAP only says "not stored": resend, no backoff, no attempt used.
-    if (pipeline.recovering && error.code === 'SEALBUS_ERR_PRODUCER_SEQUENCE_GAP' && this.#fatal === null) {
-      pipeline.failed(batch, true);
-      return;
+    if (mayHaveStored(error)) batch.maybeStored = true;
+    if (error.code === 'SEALBUS_ERR_PRODUCER_SEQUENCE_GAP' && this.#fatal === null) {
+      // Out of sequence means not stored. In a spoiled partition, a batch numbered before the
+      // spoiling one is numbered again in the new epoch; behind a failed batch, it is sent again.
+      if (pipeline.spoiled) {
+        pipeline.notStored(batch);
+        return;
+      }
+      if (pipeline.recovering) {
+        pipeline.retry(batch);
+        return;
+      }
     }
     if (error.code === 'SEALBUS_ERR_PRODUCER_FENCED') this.#failAll(error);
     if (error.code === 'SEALBUS_ERR_ENVELOPE_RECIPIENTS_STALE' || error.code === 'SEALBUS_ERR_SCHEMA_STALE') this.#reseal(pipeline, batch, error.code);
@@ -209,11 +239,12 @@ export class ProducerSender {
       this.#fatal === null &&
       (throttled || batch.attempts + 1 < this.#options.retry.maxAttempts) &&
       now - batch.createdAt < this.#options.deliveryTimeoutMs;
-    pipeline.failed(batch, retriable);
     if (!retriable) {
+      pipeline.dropped(batch);
       batch.reject(error);
       return;
     }
+    pipeline.retry(batch);
     if (!throttled) batch.attempts++;
     const retryAt = now + retryDelay(error, batch.attempts, this.#options.retry, this.#options.random);
     pipeline.retryAt = Math.max(pipeline.retryAt, retryAt);
@@ -238,8 +269,12 @@ export class ProducerSender {
     const now = this.#options.clock();
     for (const pipeline of this.#pipelines.values()) {
       const keep = pipeline.queue.filter((batch) => error.retriable && now - batch.createdAt < this.#options.deliveryTimeoutMs);
-      for (const batch of pipeline.queue) if (!keep.includes(batch)) batch.reject(error);
+      const gone = pipeline.queue.filter((batch) => !keep.includes(batch));
       pipeline.queue.splice(0, pipeline.queue.length, ...keep);
+      for (const batch of gone) {
+        pipeline.dropped(batch);
+        batch.reject(error);
+      }
     }
     if (!error.retriable) return;
     this.#connectAttempts++;

@@ -197,6 +197,69 @@ describe('Producer retries', () => {
     expect(broker.frames('PRODUCE').map((f) => f.producer?.baseSequence)).toEqual([0, 0]);
   });
 
+  it('resends a batch that failed after it was stored with its own number, though batches behind it were acked: stored once', async () => {
+    // A cluster broker lost the answer of a write that landed later: it answered 503, then stored the batches behind it.
+    let failed = false;
+    broker.hook = (frame, client, fake) => {
+      if (frame.type === 'PRODUCE' && frame.producer?.baseSequence === 0 && !failed) {
+        failed = true;
+        fake.store(frame);
+        client.send(errorFrame(frame.requestId, new SealbusError('SEALBUS_ERR_STORE_UNAVAILABLE', { what: 'orders/2', reason: 'TimeoutError: timeout' })));
+        return 'handled';
+      }
+      return undefined;
+    };
+    const p = producer({ lingerMs: 0, maxBatchRecords: 1, ...fastRetry });
+    const results = await Promise.all(['1', '2', '3'].map((value) => p.send({ topic: 'orders', partition: 2, value })));
+    expect(results.map((r) => r.offset)).toEqual([0, 1, 2]);
+    expect(values('orders', 2)).toEqual(['1', '2', '3']);
+    expect(broker.frames('PRODUCE').map((f) => [producedValues(f).join(), f.producer?.baseSequence])).toEqual([['1', 0], ['2', 1], ['3', 2], ['1', 0]]);
+  });
+
+  it('after giving up a batch that may be stored, numbers later batches in a new epoch: none is taken for its duplicate', async () => {
+    let failed = false;
+    broker.hook = (frame, client, fake) => {
+      if (frame.type === 'PRODUCE' && !failed) {
+        failed = true;
+        fake.store(frame);
+        client.send(errorFrame(frame.requestId, new SealbusError('SEALBUS_ERR_INTERNAL', {})));
+        return 'handled';
+      }
+      return undefined;
+    };
+    const p = producer({ lingerMs: 0, ...fastRetry });
+    expect(await codeOf(p.send({ topic: 'orders', partition: 1, value: 'first' }))).toBe('SEALBUS_ERR_INTERNAL');
+    // Numbered 0 again in the same epoch, "second" would be acknowledged as a duplicate of "first", and lost.
+    expect(await p.send({ topic: 'orders', partition: 1, value: 'second' })).toMatchObject({ offset: 1 });
+    expect(values('orders', 1)).toEqual(['first', 'second']);
+    const producers = broker.frames('PRODUCE').map((f) => f.producer?.producerId);
+    expect(broker.frames('INIT_PRODUCER')).toHaveLength(2);
+    expect(producers[1]).not.toBe(producers[0]);
+  });
+
+  it('resolves the batches numbered behind a given-up one with their numbers before the new epoch', async () => {
+    const answers = new Map<number, SealbusError>([
+      [0, new SealbusError('SEALBUS_ERR_INTERNAL', {})],
+      [1, new SealbusError('SEALBUS_ERR_UNAVAILABLE', { reason: 'shutting down' })],
+    ]);
+    broker.hook = (frame, client, fake) => {
+      const answer = frame.type === 'PRODUCE' ? answers.get(frame.producer!.baseSequence) : undefined;
+      if (frame.type !== 'PRODUCE' || answer === undefined || frame.producer!.producerId !== 1) return undefined;
+      answers.delete(frame.producer!.baseSequence);
+      fake.store(frame);
+      client.send(errorFrame(frame.requestId, answer));
+      return 'handled';
+    };
+    const p = producer({ lingerMs: 0, maxBatchRecords: 1, ...fastRetry });
+    const settled = await Promise.allSettled(['0', '1', '2'].map((value) => p.send({ topic: 'orders', partition: 0, value })));
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value.offset : (s.reason as SealbusError).code))).toEqual(['SEALBUS_ERR_INTERNAL', 1, 2]);
+    expect(await p.send({ topic: 'orders', partition: 0, value: '3' })).toMatchObject({ offset: 3 });
+    expect(values('orders', 0)).toEqual(['0', '1', '2', '3']);
+    // "1" went again as producer 1, sequence 1 (acknowledged as the duplicate it was); "3" as producer 2, sequence 0.
+    const sends = broker.frames('PRODUCE').map((f) => [producedValues(f).join(), f.producer?.producerId, f.producer?.baseSequence]);
+    expect(sends).toEqual([['0', 1, 0], ['1', 1, 1], ['2', 1, 2], ['1', 1, 1], ['3', 2, 0]]);
+  });
+
   it('backs off before each retry of a failed batch, and resends the batches behind it without using their attempts', async () => {
     const firstBatchAt: number[] = [];
     broker.hook = (frame, client) => {
