@@ -17,6 +17,8 @@ import { withAdmin } from './admin-client.js';
 import type { ConnectionFlags } from './connection.js';
 
 export interface VerifyFlags extends ConnectionFlags {
+  /** On a shared store: whose chain to verify through the broker connected to. */
+  broker?: string;
   data?: string;
   file?: string;
   pubkey?: string;
@@ -128,10 +130,10 @@ async function dataInput(dir: string, needKey: boolean): Promise<LogInput> {
   };
 }
 
-async function brokerInput(admin: Admin, needKeys: boolean): Promise<LogInput> {
-  const published = await admin.auditKeys();
+async function brokerInput(admin: Admin, needKeys: boolean, broker: string | undefined): Promise<LogInput> {
+  const published = await admin.auditKeys(broker);
   return {
-    entries: admin.exportAudit(),
+    entries: admin.exportAudit(broker === undefined ? {} : { broker }),
     lines: true,
     source: published.source,
     found: needKeys ? { from: 'broker', keys: await brokerKeys(published.keys) } : null,
@@ -245,6 +247,7 @@ function printOutcome(outcome: VerifyOutcome, lines: boolean, out: (line: string
 /** Runs the verification the flags describe and prints it; returns the exit code (0 ok, 1 problems). */
 export async function runAuditVerify(flags: VerifyFlags, out: (line: string) => void, warn: (line: string) => void): Promise<number> {
   if (flags.data !== undefined && flags.file !== undefined) throw new VerifyUsageError('give at most one of --data and --file');
+  if (flags.broker !== undefined && (flags.data !== undefined || flags.file !== undefined)) throw new VerifyUsageError('--broker reads through a running broker: not with --data or --file');
   if (flags.file !== undefined && flags.pubkey === undefined) {
     throw new VerifyUsageError('--file needs --pubkey: a log and a key from the same place prove nothing (sealbus audit key prints the key to keep)');
   }
@@ -265,7 +268,7 @@ export async function runAuditVerify(flags: VerifyFlags, out: (line: string) => 
     return finish(input, await verifyInput(input, flags, flagKeys, state, stateFile, warn));
   }
   return withAdmin(flags, async (admin) => {
-    const input = await brokerInput(admin, flagKeys === null);
+    const input = await brokerInput(admin, flagKeys === null, flags.broker);
     return finish(input, await verifyInput(input, flags, flagKeys, state, stateFile, warn));
   });
 }

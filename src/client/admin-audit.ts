@@ -36,6 +36,8 @@ export interface AuditQuery {
   readonly limit?: number;
   /** Long poll: wait up to this long (at most 30 s, and the broker's `limits.longPollMaxMs`) for a matching new event. */
   readonly waitMs?: number;
+  /** On a shared store (docs/cluster.md): the id of the broker whose chain to read; default the broker asked. */
+  readonly broker?: string;
 }
 
 /** An audit record as stored: a CloudEvents event (with `sealbusseq`, `sealbusprev`). */
@@ -79,7 +81,7 @@ function timeParameter(time: AuditTime): string {
 /** The query string of `/v1/audit` for `query` (with its leading `?`, or empty). */
 export function auditQueryString(query: AuditQuery): string {
   const params = new URLSearchParams();
-  for (const name of ['principal', 'topic', 'action', 'decision', 'type'] as const) {
+  for (const name of ['broker', 'principal', 'topic', 'action', 'decision', 'type'] as const) {
     const value = query[name];
     if (value !== undefined) params.set(name, value);
   }
@@ -160,16 +162,22 @@ export async function followAudit(
  * stays bounded however long the log. A line over 64 KiB is cut at 64 KiB + 1 bytes, so that it
  * still reads as malformed.
  */
-export async function* exportAudit(http: HttpClient, options: { since?: AuditTime; signal?: AbortSignal } = {}): AsyncGenerator<string> {
+export async function* exportAudit(http: HttpClient, options: { since?: AuditTime; broker?: string; signal?: AbortSignal } = {}): AsyncGenerator<string> {
   if (http.stream === undefined) throw unexpected('HTTP client without streaming: exportAudit needs HttpClient.stream');
-  const path = options.since === undefined ? '/v1/audit/export' : `/v1/audit/export?since=${encodeURIComponent(timeParameter(options.since))}`;
-  const { body } = await http.stream(path, options.signal === undefined ? {} : { signal: options.signal });
+  const params = new URLSearchParams();
+  if (options.broker !== undefined) params.set('broker', options.broker);
+  if (options.since !== undefined) params.set('since', timeParameter(options.since));
+  const query = params.toString();
+  const { body } = await http.stream(`/v1/audit/export${query === '' ? '' : `?${query}`}`, options.signal === undefined ? {} : { signal: options.signal });
   yield* splitLines(body, MAX_AUDIT_LINE_BYTES);
 }
 
-/** The broker's audit public keys (Ed25519 JWKs with their `kid`) and its source name. */
-export async function auditKeys(http: HttpClient): Promise<AuditKeys> {
-  const { body } = await http.request('GET', '/v1/audit/keys');
+/**
+ * The broker's audit public keys (Ed25519 JWKs with their `kid`) and its source name; with
+ * `broker`, those another broker on the shared store published (as trustworthy as the store).
+ */
+export async function auditKeys(http: HttpClient, broker?: string): Promise<AuditKeys> {
+  const { body } = await http.request('GET', broker === undefined ? '/v1/audit/keys' : `/v1/audit/keys?broker=${encodeURIComponent(broker)}`);
   const keys = body as { source?: unknown; keys?: unknown } | null;
   if (keys === null || typeof keys !== 'object' || typeof keys.source !== 'string' || !Array.isArray(keys.keys)) throw unexpected('audit keys');
   return { source: keys.source, keys: keys.keys as AuditPublicJwk[] };

@@ -291,14 +291,20 @@ export class Admin {
     return followAudit(this.#http, query, onEvent, signal, options);
   }
 
-  /** Every record of the audit log (events and checkpoints) as JSON lines, streamed; `since` makes a partial log. */
-  exportAudit(options: { since?: AuditTime; signal?: AbortSignal } = {}): AsyncIterable<string> {
+  /**
+   * Every record of the audit log (events and checkpoints) as JSON lines, streamed; `since` makes a
+   * partial log; `broker` reads another broker's chain on a shared store (docs/cluster.md).
+   */
+  exportAudit(options: { since?: AuditTime; broker?: string; signal?: AbortSignal } = {}): AsyncIterable<string> {
     return exportAudit(this.#http, options);
   }
 
-  /** The broker's audit public keys and its `source`, to verify checkpoints (pin them off the machine). */
-  async auditKeys(): Promise<AuditKeys> {
-    return auditKeys(this.#http);
+  /**
+   * The broker's audit public keys and its `source`, to verify checkpoints (pin them off the
+   * machine); `broker`: those another broker published on a shared store.
+   */
+  async auditKeys(broker?: string): Promise<AuditKeys> {
+    return auditKeys(this.#http, broker);
   }
 
   /** Releases the kept-alive connections. */

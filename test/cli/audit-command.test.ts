@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { VerifyUsageError, runAuditVerify } from '../../src/cli/audit-verify.js';
+import { auditQueryString } from '../../src/client/admin-audit.js';
 import { eventDetail, parseSince } from '../../src/cli/commands/audit.js';
 
 describe('sealbus audit query helpers', () => {
@@ -15,5 +17,15 @@ describe('sealbus audit query helpers', () => {
     expect(eventDetail({ principal: 'a', records: 10, bytes: 99, partition: 0, firstOffset: 5, lastOffset: 14, rule: 'r1' })).toBe('partition=0 records=10 bytes=99 offsets=5..14 rule=r1');
     expect(eventDetail({ code: 'SEALBUS_ERR_AUTH_TOKEN_EXPIRED', sourceIp: '10.0.0.1', reason: 'two words' })).toBe('code=SEALBUS_ERR_AUTH_TOKEN_EXPIRED sourceIp=10.0.0.1 reason="two words"');
     expect(eventDetail({})).toBe('');
+  });
+
+  it('asks for another broker\'s chain with --broker, which only goes with a running broker', async () => {
+    expect(auditQueryString({ broker: 'broker-b', type: 'sealbus.auth.' })).toBe('?broker=broker-b&type=sealbus.auth.');
+    const quiet = (): void => undefined;
+    for (const offline of [{ data: '/nonexistent' }, { file: '/nonexistent', pubkey: '/nonexistent' }]) {
+      const refused = runAuditVerify({ broker: 'broker-b', ...offline }, quiet, quiet);
+      await expect(refused).rejects.toThrow(VerifyUsageError);
+      await expect(refused).rejects.toThrow('--broker reads through a running broker');
+    }
   });
 });

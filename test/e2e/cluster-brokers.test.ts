@@ -6,11 +6,13 @@
  * broker with an id already in use is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, rm } from 'node:fs/promises';
+import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../../src/audit/index.js';
+import { runAuditVerify } from '../../src/cli/audit-verify.js';
+import { Admin } from '../../src/client/index.js';
 import type { SealbusConfig } from '../../src/config/index.js';
 import { generateClientKeys, publicKeysOf, registrationProof } from '../../src/payload/keys.js';
 import type { DevEnvironment } from '../../src/server/dev-environment.js';
@@ -163,6 +165,27 @@ describe.skipIf(skip)('two brokers on one JetStream store', () => {
     const queried = await a.request('GET', '/v1/audit?broker=broker-b&type=sealbus.broker.start');
     expect(queried.body.events.map((event: { data: { brokerId: string } }) => event.data.brokerId)).toEqual(['broker-b']);
     expect((await a.request('GET', '/v1/audit?broker=broker-z')).body.code).toBe('SEALBUS_ERR_TOPIC_NOT_FOUND');
+
+    // The same through the SDK and `sealbus audit verify --broker`: B's chain, read and verified through A.
+    const admin = new Admin({ connection: { url: a.url, ca: a.ca, cert: a.admin.cert, key: a.admin.key, token: a.admin.token } });
+    try {
+      expect(await admin.auditKeys('broker-b')).toEqual(keyOfB);
+      const page = await admin.queryAudit({ broker: 'broker-b', type: 'sealbus.broker.start' });
+      expect(page.events.map((event) => (event['data'] as { brokerId: string }).brokerId)).toEqual(['broker-b']);
+      const lines: string[] = [];
+      for await (const line of admin.exportAudit({ broker: 'broker-b' })) lines.push(line);
+      expect(new Set(lines.map((line) => (JSON.parse(line) as { source: string }).source))).toEqual(new Set(['sealbus://broker-b']));
+      expect(await rejectionOf(admin.queryAudit({ broker: 'broker-z' }))).toMatchObject({ code: 'SEALBUS_ERR_TOPIC_NOT_FOUND' });
+    } finally {
+      admin.close();
+    }
+    const tokenFile = join(a.env.dir, 'admin.token');
+    await writeFile(tokenFile, a.admin.token, { mode: 0o600 });
+    const { ca, adminCert, adminKey } = a.env.files;
+    const flags = { url: a.url, ca, cert: adminCert, certKey: adminKey, tokenFile, state: join(a.env.dir, 'verified.json'), json: true };
+    const out: string[] = [];
+    expect(await runAuditVerify({ ...flags, broker: 'broker-b' }, (line) => out.push(line), () => undefined)).toBe(0);
+    expect(JSON.parse(out.join('\n'))).toMatchObject({ ok: true, source: 'sealbus://broker-b' });
   });
 
   it('the audit chains stay out of clients\' reach', async () => {

@@ -25,7 +25,11 @@ function parseDecision(value: string): 'allow' | 'deny' {
   return value;
 }
 
+/** On a store shared by several brokers (docs/cluster.md), each writes its own chain. */
+const BROKER_OPTION = ['--broker <id>', "on a shared store: this broker's chain (default: the broker connected to)"] as const;
+
 interface QueryFlags extends ConnectionFlags {
+  broker?: string;
   principal?: string;
   topic?: string;
   action?: string;
@@ -84,6 +88,7 @@ function tableRow(event: AuditRecord): string {
 
 function filterOf(flags: QueryFlags): AuditQuery {
   return {
+    ...(flags.broker !== undefined && { broker: flags.broker }),
     ...(flags.principal !== undefined && { principal: flags.principal }),
     ...(flags.topic !== undefined && { topic: flags.topic }),
     ...(flags.action !== undefined && { action: flags.action }),
@@ -125,6 +130,7 @@ function registerQuery(audit: Command): void {
     audit
       .command('query')
       .description('list audit events matching the filters, oldest first (read-audit on the cluster)')
+      .option(...BROKER_OPTION)
       .option('--principal <name>', 'events of this principal')
       .option('--topic <name>', 'events about this topic')
       .option('--action <action>', 'events of this policy action (produce, consume, create, ...)')
@@ -197,12 +203,13 @@ function registerExport(audit: Command): void {
     audit
       .command('export')
       .description('write every audit record (events and checkpoints) as JSON lines to standard output, for verify --file')
-      .option('--since <time>', 'from this time (15m, 1h, 7d ago, RFC 3339, ms): the export is then partial (verify --partial)', (value) => parseSince(value)),
-  ).action(async (flags: ConnectionFlags & { since?: number }) => {
+      .option('--since <time>', 'from this time (15m, 1h, 7d ago, RFC 3339, ms): the export is then partial (verify --partial)', (value) => parseSince(value))
+      .option(...BROKER_OPTION),
+  ).action(async (flags: ConnectionFlags & { since?: number; broker?: string }) => {
     await untilStdoutCloses((signal) =>
       withAdmin(flags, async (admin) => {
         // One write in flight at a time: the broker's stream is read no faster than stdout drains.
-        for await (const line of admin.exportAudit({ signal, ...(flags.since !== undefined && { since: flags.since }) })) await write(`${line}\n`);
+        for await (const line of admin.exportAudit({ signal, ...(flags.since !== undefined && { since: flags.since }), ...(flags.broker !== undefined && { broker: flags.broker }) })) await write(`${line}\n`);
       }),
     );
   });
@@ -217,6 +224,7 @@ function registerVerify(audit: Command): void {
       .option('--data <dir>', "a broker's data directory (store.dir), read offline")
       .option('--pubkey <file>', 'the audit public key: PEM (as "sealbus audit key" prints it) or JWK/JWKS JSON')
       .option('--partial', 'the log may start after seq 0 (retention, or an export made with --since)')
+      .option(...BROKER_OPTION)
       .option('--state <file>', 'where the last verified checkpoint is kept (default $XDG_STATE_HOME/sealbus/audit-verified.json)')
       .option('--json', 'print the report as JSON'),
   ).action(async (flags: VerifyFlags) => {
@@ -240,8 +248,9 @@ function registerKey(audit: Command): void {
       .command('key')
       .description('print the audit public key (PEM), to keep off the machine for verify --pubkey')
       .option('--data <dir>', `read it from <dir>/audit/audit-ed25519.key instead of asking the broker`)
+      .option(...BROKER_OPTION)
       .option('--json', 'print the source and keys as JWKs'),
-  ).action(async (flags: ConnectionFlags & { data?: string; json?: boolean }, command: Command) => {
+  ).action(async (flags: ConnectionFlags & { data?: string; broker?: string; json?: boolean }, command: Command) => {
     if (flags.data !== undefined) {
       const found = await readDataDirKey(flags.data);
       if (found === null) command.error(`no audit key at ${dataDirKeyFile(flags.data)}`);
@@ -250,7 +259,7 @@ function registerKey(audit: Command): void {
       process.stderr.write(`key id ${found.key.keyId}\n`);
       return;
     }
-    const published = await withAdmin(flags, (admin) => admin.auditKeys());
+    const published = await withAdmin(flags, (admin) => admin.auditKeys(flags.broker));
     if (flags.json === true) return printJson(published);
     for (const jwk of published.keys) {
       process.stdout.write(publicKeyPem(createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' })));
