@@ -12,7 +12,7 @@ export interface ConnectionFlags {
 /** Adds the connection flags every client verb shares; each falls back to its SEALBUS_* variable. */
 export function withConnectionOptions(command: Command): Command {
   return command
-    .option('--url <url>', 'broker URL, https://host:port (default $SEALBUS_URL)')
+    .option('--url <urls>', 'broker URL, https://host:port; several brokers of one cluster separated by commas, tried in turn (default $SEALBUS_URL)')
     .option('--ca <file>', 'CA certificate to trust (default $SEALBUS_CA)')
     .option('--cert <file>', 'client certificate (default $SEALBUS_CERT)')
     .option('--cert-key <file>', 'private key of the client certificate (default $SEALBUS_KEY)')

@@ -12,19 +12,32 @@ export type Credential<T> = T | (() => T | Promise<T>);
 /** PEM text or bytes. */
 export type Pem = string | Buffer;
 
+/** Most brokers one `ConnectionOptions` may name: `url` and up to 15 `failoverUrls`. */
+export const MAX_BROKER_URLS = 16;
+
 /**
  * How to reach and authenticate to a broker; shared by `Producer`, `Consumer` and `Admin`.
  *
  * @example
  * const connection: ConnectionOptions = {
- *   url: 'https://broker.internal:8443',
+ *   url: 'https://broker-a.internal:8443',
+ *   failoverUrls: ['https://broker-b.internal:8443'], // optional: other brokers of the same cluster
  *   ca: readFileSync('ca.pem'), cert: readFileSync('client.pem'), key: readFileSync('client-key.pem'),
  *   token: () => fetchFreshToken(),
  * };
  */
 export interface ConnectionOptions {
-  /** `https://host:port` of the broker. */
+  /** `https://host:port` of the broker: the first one tried. */
   readonly url: string;
+  /**
+   * Other brokers of the same cluster (same store, CA and token issuer), `https://host:port` each;
+   * at most `MAX_BROKER_URLS` with `url`. A connection is opened to the broker that last accepted
+   * one (`url` at first); when that broker cannot be reached (refused, reset, TLS failure, timeout,
+   * or a retriable refusal such as 503), the next in the list `url, ...failoverUrls` is tried, once
+   * round. A non-retriable refusal (401, 403) is returned at once: the other brokers would refuse
+   * the same credentials. Audit reads without `broker` stay on `url` (each broker has its own chain).
+   */
+  readonly failoverUrls?: readonly string[];
   /** CA certificates to trust; the system's CAs when absent. */
   readonly ca?: Credential<Pem>;
   /** Client certificate chain (mutual TLS is required). */
@@ -56,27 +69,44 @@ export async function resolveTlsMaterial(options: ConnectionOptions): Promise<Tl
   return ca === undefined ? { cert, key } : { ca, cert, key };
 }
 
-function invalidOption(key: string, reason: string, source = 'connection options'): SealbusError {
+export function invalidOption(key: string, reason: string, source = 'connection options'): SealbusError {
   return new SealbusError('SEALBUS_ERR_CONFIG_INVALID', { file: source, key, reason });
 }
 
 /**
  * The broker's base URL, checked: `https:` only (no plaintext), no credentials or query in it.
- * Returns the origin, e.g. `https://broker:8443`.
+ * Returns the origin, e.g. `https://broker:8443`. `key` and `source` name the option in the error.
  */
-export function brokerOrigin(url: string): URL {
+export function brokerOrigin(url: string, key = 'url', source = 'connection options'): URL {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw invalidOption('url', `is not a URL: ${JSON.stringify(url)}`);
+    throw invalidOption(key, `is not a URL: ${JSON.stringify(url)}`, source);
   }
-  if (parsed.protocol !== 'https:') throw invalidOption('url', `must use https:, got ${parsed.protocol}`);
-  if (parsed.username !== '' || parsed.password !== '') throw invalidOption('url', 'must not carry credentials; use token');
+  if (parsed.protocol !== 'https:') throw invalidOption(key, `must use https:, got ${parsed.protocol}`, source);
+  if (parsed.username !== '' || parsed.password !== '') throw invalidOption(key, 'must not carry credentials; use token', source);
   if ((parsed.pathname !== '/' && parsed.pathname !== '') || parsed.search !== '' || parsed.hash !== '') {
-    throw invalidOption('url', 'must be https://host:port with no path, query or fragment');
+    throw invalidOption(key, 'must be https://host:port with no path, query or fragment', source);
   }
   return new URL(parsed.origin);
+}
+
+/**
+ * The brokers of `connection`, checked (each like `url`, at most `MAX_BROKER_URLS`, no broker
+ * twice): `url` first, then `failoverUrls`, as given.
+ */
+export function brokerUrls(connection: Pick<ConnectionOptions, 'url' | 'failoverUrls'>, source = 'connection options'): readonly string[] {
+  if (connection.failoverUrls !== undefined && !Array.isArray(connection.failoverUrls)) throw invalidOption('failoverUrls', 'must be an array of URLs', source);
+  const urls = [connection.url, ...(connection.failoverUrls ?? [])];
+  if (urls.length > MAX_BROKER_URLS) throw invalidOption('failoverUrls', `names ${urls.length} brokers with url; at most ${MAX_BROKER_URLS}`, source);
+  const seen = new Set<string>();
+  urls.forEach((url, i) => {
+    const origin = brokerOrigin(url, i === 0 ? 'url' : `failoverUrls[${i - 1}]`, source).origin;
+    if (seen.has(origin)) throw invalidOption(i === 0 ? 'url' : `failoverUrls[${i - 1}]`, `names ${origin} twice`, source);
+    seen.add(origin);
+  });
+  return urls;
 }
 
 /** `wss://host:port/v1/ws` for the broker at `url` (`https://host:port`). */
@@ -99,7 +129,8 @@ function fileCredential(variable: string, path: string, trim = false): () => Pro
 }
 
 /**
- * Connection options from the environment: `SEALBUS_URL`; `SEALBUS_CA`, `SEALBUS_CERT`,
+ * Connection options from the environment: `SEALBUS_URL` (one URL, or several separated by commas:
+ * the first is `url`, the others `failoverUrls`); `SEALBUS_CA`, `SEALBUS_CERT`,
  * `SEALBUS_KEY` (file paths, re-read at each connection); `SEALBUS_TOKEN` (the token) or
  * `SEALBUS_TOKEN_FILE` (a file holding it, re-read when a fresh token is needed).
  *
@@ -115,8 +146,8 @@ export function connectionOptionsFromEnv(env: Readonly<Record<string, string | u
     if (value === undefined) throw invalidOption(name, 'is required', 'environment');
     return value;
   };
-  const url = require('SEALBUS_URL');
-  brokerOrigin(url);
+  const [url, ...failoverUrls] = require('SEALBUS_URL').split(',').map((part) => part.trim()) as [string, ...string[]];
+  brokerUrls({ url, failoverUrls }, 'environment (SEALBUS_URL)');
   const token = get('SEALBUS_TOKEN');
   const tokenFile = get('SEALBUS_TOKEN_FILE');
   if (token !== undefined && tokenFile !== undefined) {
@@ -126,6 +157,7 @@ export function connectionOptionsFromEnv(env: Readonly<Record<string, string | u
   const ca = get('SEALBUS_CA');
   const options = {
     url,
+    ...(failoverUrls.length === 0 ? {} : { failoverUrls }),
     cert: fileCredential('SEALBUS_CERT', require('SEALBUS_CERT')),
     key: fileCredential('SEALBUS_KEY', require('SEALBUS_KEY')),
     token: token ?? fileCredential('SEALBUS_TOKEN_FILE', tokenFile!, true),

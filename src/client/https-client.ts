@@ -2,7 +2,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { SealbusError, isErrorCode, isSealbusError, type ErrorCode } from '../errors/index.js';
 import { JSON_LIMITS, parseJson } from '../json/safe-json.js';
-import { brokerOrigin, resolveCredential, resolveTlsMaterial, type ConnectionOptions, type TlsMaterial } from './connection-options.js';
+import { brokerOrigin, brokerUrls, resolveCredential, resolveTlsMaterial, type ConnectionOptions, type TlsMaterial } from './connection-options.js';
 
 export interface HttpResponse {
   readonly status: number;
@@ -66,14 +66,41 @@ function sameMaterial(a: TlsMaterial, b: TlsMaterial): boolean {
 }
 
 /**
+ * Whether a request reads what only the broker asked holds: its audit chain (the audit routes
+ * without `broker`, docs/cluster.md). Those go to `url` only, never to a failover broker, which
+ * would answer from its own chain (and a `from` position of one chain means nothing in another).
+ */
+function brokerLocal(path: string): boolean {
+  const url = new URL(path, 'https://broker.invalid');
+  return (url.pathname === '/v1/audit' || url.pathname.startsWith('/v1/audit/')) && !url.searchParams.has('broker');
+}
+
+/** How far one attempt got, to decide whether another broker may be asked. */
+interface Attempt {
+  /** The TLS handshake completed (or a kept-alive connection was reused): the request may have been sent. */
+  opened: boolean;
+  /** Response headers arrived: the broker answered. */
+  answered: boolean;
+}
+
+/**
  * The HTTPS client of `ConnectionOptions`: mutual TLS through a keep-alive agent, the bearer token
  * on every request. Credentials are resolved per request, and a new agent replaces the old one
  * when the TLS material rotated, so long-lived admin clients keep working across rotations.
+ *
+ * With `failoverUrls`, requests go to the broker that last answered (`url` at first). A request
+ * that fails before any answer moves on to the next broker, once round, when repeating it is
+ * safe: a GET after any connection failure or timeout; another method only when no connection
+ * could be opened (refused, reset or timed out before the TLS handshake completed), so nothing
+ * was sent. Otherwise, and after a round without an answer, the error is the last broker's. Audit
+ * reads without `broker` always go to `url` (see `brokerLocal`).
  */
 export function httpsClient(connection: ConnectionOptions, options: { timeoutMs?: number } = {}): HttpClient {
-  const origin = brokerOrigin(connection.url);
+  const origins = brokerUrls(connection).map((url) => brokerOrigin(url));
   const timeoutMs = options.timeoutMs ?? 30_000;
   let agent: { material: TlsMaterial; agent: Agent } | null = null;
+  /** Index in `origins` of the broker that last answered. */
+  let current = 0;
 
   const agentFor = (material: TlsMaterial): Agent => {
     if (agent !== null && sameMaterial(agent.material, material)) return agent.agent;
@@ -82,21 +109,21 @@ export function httpsClient(connection: ConnectionOptions, options: { timeoutMs?
     return agent.agent;
   };
 
-  /**
-   * Sends one request on the kept-alive agent; `onResponse` takes the response over once its
-   * headers arrive. Aborting `signal` destroys the request and rejects with the signal's reason.
-   */
-  const send = async <T>(
+  type OnResponse<T> = (response: IncomingMessage, settle: { resolve: (value: T) => void; reject: (err: unknown) => void }, request: ClientRequest) => void;
+
+  /** One attempt at `origin`; `attempt` records how far it got. */
+  const sendTo = <T>(
+    origin: URL,
+    attempt: Attempt,
     method: string,
     path: string,
     payload: Buffer | undefined,
     signal: AbortSignal | undefined,
-    onResponse: (response: IncomingMessage, settle: { resolve: (value: T) => void; reject: (err: unknown) => void }, request: ClientRequest) => void,
-  ): Promise<T> => {
-    signal?.throwIfAborted();
-    const [token, material] = await Promise.all([resolveCredential(connection.token), resolveTlsMaterial(connection)]);
-    signal?.throwIfAborted();
-    return new Promise<T>((resolve, reject) => {
+    token: string,
+    material: TlsMaterial,
+    onResponse: OnResponse<T>,
+  ): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
       const request = httpsRequest(
         {
           agent: agentFor(material),
@@ -111,8 +138,16 @@ export function httpsClient(connection: ConnectionOptions, options: { timeoutMs?
             ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
           },
         },
-        (response) => onResponse(response, { resolve, reject }, request),
+        (response) => {
+          attempt.answered = true;
+          onResponse(response, { resolve, reject }, request);
+        },
       );
+      request.once('socket', (socket) => {
+        // A new socket has not finished its handshake yet ('socket' comes a tick after it is made).
+        if (request.reusedSocket) attempt.opened = true;
+        else socket.once('secureConnect', () => (attempt.opened = true));
+      });
       if (signal !== undefined) {
         const abort = (): void => void request.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
         signal.addEventListener('abort', abort, { once: true });
@@ -124,6 +159,34 @@ export function httpsClient(connection: ConnectionOptions, options: { timeoutMs?
       request.on('error', (err) => reject(signal?.aborted === true ? signal.reason : err instanceof SealbusError ? err : connectionError(err)));
       request.end(payload);
     });
+
+  /**
+   * Sends one request on the kept-alive agent, failing over as described above; `onResponse`
+   * takes the response over once its headers arrive. Aborting `signal` destroys the request and
+   * rejects with the signal's reason.
+   */
+  const send = async <T>(method: string, path: string, payload: Buffer | undefined, signal: AbortSignal | undefined, onResponse: OnResponse<T>): Promise<T> => {
+    signal?.throwIfAborted();
+    const [token, material] = await Promise.all([resolveCredential(connection.token), resolveTlsMaterial(connection)]);
+    signal?.throwIfAborted();
+    const pinned = brokerLocal(path);
+    const first = pinned ? 0 : current;
+    let failure: unknown;
+    for (let tried = 0; tried < (pinned ? 1 : origins.length); tried++) {
+      const candidate = (first + tried) % origins.length;
+      const attempt: Attempt = { opened: false, answered: false };
+      try {
+        return await sendTo(origins[candidate]!, attempt, method, path, payload, signal, token, material, onResponse);
+      } catch (err) {
+        const repeatable = method === 'GET' || !attempt.opened;
+        if (attempt.answered || signal?.aborted === true || !repeatable) throw err;
+        failure = err;
+      } finally {
+        // A broker that answered, even with an error status, is the one to ask first next time.
+        if (attempt.answered && !pinned) current = candidate;
+      }
+    }
+    throw failure;
   };
 
   return {

@@ -25,6 +25,7 @@ export {
 } from './admin.js';
 export { DEFAULT_RETRY, backoffDelay, type RetryOptions } from './backoff.js';
 export {
+  MAX_BROKER_URLS,
   connectionOptionsFromEnv,
   resolveCredential,
   webSocketUrl,
@@ -63,5 +64,5 @@ export type { RebalanceListener, TopicPartition } from './group-member.js';
 export { Producer, type ProducerOptions } from './producer.js';
 export type { BytesInput, ConsumedRecord, ProducerRecord, RecordMetadata } from './records.js';
 export type { ConnectionEvents, FrameConnection, Transport } from './transport.js';
-export { transportFor, webSocketTransport, type WebSocketTransportOptions } from './websocket-transport.js';
+export { transportFor, webSocketTransport, type WebSocketTransport, type WebSocketTransportOptions } from './websocket-transport.js';
 export { SealbusError, isSealbusError, type ErrorCode } from '../errors/index.js';

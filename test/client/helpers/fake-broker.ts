@@ -41,6 +41,14 @@ export class FakeClient {
 /** What a test hook returns: 'handled' stops the default behaviour for that frame. */
 export type Hook = (frame: ClientFrame, client: FakeClient, broker: FakeBroker) => 'handled' | void;
 
+/** What brokers of one fake cluster share (as brokers over one JetStream store do): topics, logs, producer state. */
+interface FakeStore {
+  readonly logs: Map<string, StoredBatch[]>;
+  readonly topics: Map<string, { partitions: number; maxRecordBytes: number }>;
+  readonly expectedSequence: Map<string, number>;
+  readonly producerIds: { next: number };
+}
+
 interface StoredBatch {
   readonly baseOffset: number;
   readonly count: number;
@@ -58,27 +66,40 @@ interface StoredBatch {
 export class FakeBroker {
   readonly received: ClientFrame[] = [];
   readonly clients: FakeClient[] = [];
-  readonly logs = new Map<string, StoredBatch[]>();
-  readonly topics = new Map<string, { partitions: number; maxRecordBytes: number }>();
+  readonly logs: Map<string, StoredBatch[]>;
+  readonly topics: Map<string, { partitions: number; maxRecordBytes: number }>;
   hook: Hook | null = null;
   readonly subscriptions: FakeSubscription[] = [];
   /** Upgrade refused with this status and body when set. */
   refuseUpgrade: { status: number; body: object } | null = null;
   #https: HttpsServer | null = null;
-  #nextProducerId = 1;
-  #expectedSequence = new Map<string, number>();
+  readonly #store: FakeStore;
+  readonly #expectedSequence: Map<string, number>;
   #waiters: { predicate: (frame: ClientFrame) => boolean; resolve: (frame: ClientFrame) => void }[] = [];
   #connectionWaiters: (() => void)[] = [];
 
-  private constructor(private readonly server: WebSocketServer) {}
+  private constructor(
+    private readonly server: WebSocketServer,
+    store: FakeStore = { logs: new Map(), topics: new Map(), expectedSequence: new Map(), producerIds: { next: 1 } },
+  ) {
+    this.#store = store;
+    this.logs = store.logs;
+    this.topics = store.topics;
+    this.#expectedSequence = store.expectedSequence;
+  }
 
-  /** Plain ws:// on port 0, or wss:// with client certificates required when `tls` is given. */
-  static async start(options: { tls?: { ca: string; cert: string; key: string } } = {}): Promise<FakeBroker> {
+  /**
+   * Plain ws:// on port 0, or wss:// with client certificates required when `tls` is given.
+   * `port` listens on that port instead of 0; `peerOf` shares that broker's topics, logs and
+   * producer state, like two brokers over one store.
+   */
+  static async start(options: { tls?: { ca: string; cert: string; key: string }; port?: number; peerOf?: FakeBroker } = {}): Promise<FakeBroker> {
+    const port = options.port ?? 0;
     let broker!: FakeBroker;
     const https =
       options.tls === undefined ? null : createHttpsServer({ ...options.tls, requestCert: true, rejectUnauthorized: true });
     const server = new WebSocketServer({
-      ...(https === null ? { port: 0, host: '127.0.0.1' } : { server: https }),
+      ...(https === null ? { port, host: '127.0.0.1' } : { server: https }),
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
       verifyClient: (_info, callback) => {
         const refusal = broker.refuseUpgrade;
@@ -86,10 +107,10 @@ export class FakeBroker {
         else callback(false, refusal.status, JSON.stringify(refusal.body), { 'Content-Type': 'application/json' });
       },
     });
-    broker = new FakeBroker(server);
+    broker = new FakeBroker(server, options.peerOf === undefined ? undefined : options.peerOf.#store);
     server.on('connection', (socket, upgrade) => broker.#accept(socket, upgrade));
     if (https === null) await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    else await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', () => resolve()));
+    else await new Promise<void>((resolve) => https.listen(port, '127.0.0.1', () => resolve()));
     broker.#https = https;
     return broker;
   }
@@ -221,7 +242,7 @@ export class FakeBroker {
         return;
       }
       case 'INIT_PRODUCER':
-        client.send({ type: 'PRODUCER', requestId: frame.requestId, producerId: this.#nextProducerId++, epoch: 0 });
+        client.send({ type: 'PRODUCER', requestId: frame.requestId, producerId: this.#store.producerIds.next++, epoch: 0 });
         return;
       case 'PRODUCE':
         client.send(this.store(frame));
