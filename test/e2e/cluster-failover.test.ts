@@ -9,16 +9,14 @@
  *
  * Not covered: consumer groups whose members sit on different brokers are not built yet (each
  * broker coordinates its own groups, docs/cluster.md), so the consumers here are assigned, not
- * grouped. The SDK takes one broker URL: the clients use a small failover transport (below) that
- * tries the next URL when a connection cannot be opened, which is what a multi-URL SDK option
- * would do.
+ * grouped. Every client names both brokers (`url`, then `failoverUrls`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, Consumer, Producer, transportFor, type ConnectionOptions, type SealbusError, type Transport } from '../../src/client/index.js';
+import { Admin, Consumer, Producer, transportFor, type ConnectionOptions, type SealbusError, type WebSocketTransport } from '../../src/client/index.js';
 import { startServe, stopServe, writeAdminEnv, writeBrokerConfigs, type BrokerProcess } from '../../scripts/cluster.js';
 import { natsBackendFiles, type NatsBackendFiles } from '../helpers/nats-backend.js';
 import { startNatsCluster, type RunningNatsCluster } from '../helpers/nats-cluster.js';
@@ -36,29 +34,6 @@ const PROGRESS = 300;
 /** Generous: a stream leader election and a NATS reconnect take seconds; a loaded machine more. */
 const DEADLINE_MS = 30_000;
 
-/** Opens connections to the first URL that accepts one, starting from the last that did. */
-function failoverTransport(urls: readonly string[], base: Omit<ConnectionOptions, 'url'>): Transport & { readonly current: () => string } {
-  let index = 0;
-  return {
-    token: base.token,
-    current: () => urls[index]!,
-    async connect(events) {
-      let failure: unknown;
-      for (let tried = 0; tried < urls.length; tried++) {
-        const candidate = (index + tried) % urls.length;
-        try {
-          const connection = await transportFor({ ...base, url: urls[candidate]! }).connect(events);
-          index = candidate;
-          return connection;
-        } catch (err) {
-          failure = err;
-        }
-      }
-      throw failure;
-    },
-  };
-}
-
 interface Sent {
   readonly producer: number;
   readonly n: number;
@@ -67,7 +42,7 @@ interface Sent {
 interface Worker {
   readonly id: number;
   readonly producer: Producer;
-  readonly transport: ReturnType<typeof failoverTransport>;
+  readonly transport: WebSocketTransport;
   next: number;
   /** Acknowledgements received after broker B was killed. */
   ackedAfterBrokerKill: number;
@@ -102,18 +77,17 @@ describe.skipIf(skip)('kill -9 of a NATS node and a broker during a run', () => 
     await admin.createTopic({ name: TOPIC, partitions: PARTITIONS });
 
     // Clients alternate between the brokers; each falls back on the other one.
-    const urlsFrom = (i: number): string[] => (i % 2 === 0 ? [a.spec.url, b.spec.url] : [b.spec.url, a.spec.url]);
+    const connectionFor = (i: number): ConnectionOptions =>
+      i % 2 === 0 ? { ...credentials, url: a.spec.url, failoverUrls: [b.spec.url] } : { ...credentials, url: b.spec.url, failoverUrls: [a.spec.url] };
     const retry = { maxAttempts: 100, maxDelayMs: 1_000 };
     const workers: Worker[] = [];
     for (let id = 0; id < PRODUCERS; id++) {
-      const transport = failoverTransport(urlsFrom(id), credentials);
+      const transport = transportFor(connectionFor(id));
       // deliveryTimeoutMs: longer than a leader election plus a broker's death; a send that still fails is counted below.
       workers.push({ id, transport, producer: new Producer({ transport, idempotent: true, deliveryTimeoutMs: 90_000, retry }), next: 0, ackedAfterBrokerKill: 0 });
     }
-    // One producer after the other gets its id: on an R3 bucket, nats-server before 2.9.21 does not
-    // serialize compare-and-set (nats-io/nats-server#4320), and concurrent INIT_PRODUCERs then get
-    // the same id (docs/cluster.md, "Not done yet"). This test is about kill -9, not that bug.
-    for (const worker of workers) await worker.producer.send({ topic: TOPIC, partition: 0, value: JSON.stringify({ producer: worker.id, n: -1 }) });
+    // Every producer gets its id at once: ids are the revisions of writes to the producer bucket, distinct even on R3.
+    await Promise.all(workers.map((worker) => worker.producer.send({ topic: TOPIC, partition: 0, value: JSON.stringify({ producer: worker.id, n: -1 }) })));
     const acked = new Map<string, { partition: number; offset: number }>();
     const failed: { sent: Sent; code: string }[] = [];
     let brokerKilled = false;
@@ -140,7 +114,7 @@ describe.skipIf(skip)('kill -9 of a NATS node and a broker during a run', () => 
     // Each consumer reads every partition from the start; one starts on A, the other on B.
     const consumed = [0, 1].map(() => Array.from({ length: PARTITIONS }, () => [] as { offset: number; value: string }[]));
     const consumers = [0, 1].map((i) => {
-      const consumer = new Consumer({ transport: failoverTransport(urlsFrom(i), credentials), retry });
+      const consumer = new Consumer({ connection: connectionFor(i), retry });
       consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition, start: 'earliest' as const })));
       return consumer;
     });
@@ -196,7 +170,7 @@ describe.skipIf(skip)('kill -9 of a NATS node and a broker during a run', () => 
       await progress('records flow after broker B was killed');
       await waitFor(() => workers.every((worker) => worker.ackedAfterBrokerKill > 0), `every producer, B's too, is acknowledged through A (${status()})`, DEADLINE_MS);
       step('all-on-A');
-      expect(workers.map((worker) => worker.transport.current())).toEqual(workers.map(() => a.spec.url));
+      expect(workers.map((worker) => worker.transport.currentUrl)).toEqual(workers.map(() => a.spec.url));
     } finally {
       producing = false;
       await producing$;
