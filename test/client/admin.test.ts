@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority } from '../../src/auth/certificate-authority.js';
 import { issueCertificate } from '../../src/auth/certificate-issue.js';
 import { Admin, type ConnectionOptions } from '../../src/client/index.js';
-import { SealbusError } from '../../src/errors/index.js';
+import { rejectionOf } from '../helpers/error-code.js';
 
 interface Seen {
   method: string;
@@ -82,14 +82,6 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-async function errorOf(promise: Promise<unknown>): Promise<SealbusError> {
-  const error = await promise.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  if (!(error instanceof SealbusError)) throw new Error(`expected a SealbusError, got ${String(error)}`);
-  return error;
-}
 
 describe('Admin over mutual TLS', () => {
   it('creates, lists, describes and deletes topics, with a fresh token on each request', async () => {
@@ -115,11 +107,11 @@ describe('Admin over mutual TLS', () => {
   it('rebuilds the broker error from its code', async () => {
     const admin = new Admin({ connection });
     try {
-      const exists = await errorOf(admin.createTopic({ name: 'taken', partitions: 1 }));
+      const exists = await rejectionOf(admin.createTopic({ name: 'taken', partitions: 1 }));
       expect(exists).toMatchObject({ code: 'SEALBUS_ERR_TOPIC_EXISTS', status: 409, message: 'Topic "taken" already exists' });
-      expect((await errorOf(admin.describeTopic('gone'))).code).toBe('SEALBUS_ERR_TOPIC_NOT_FOUND');
+      expect((await rejectionOf(admin.describeTopic('gone'))).code).toBe('SEALBUS_ERR_TOPIC_NOT_FOUND');
       // A body that is not the catalog's shape is judged by its status.
-      expect(await errorOf(admin.describeTopic('busy'))).toMatchObject({ code: 'SEALBUS_ERR_UNAVAILABLE', retriable: true });
+      expect(await rejectionOf(admin.describeTopic('busy'))).toMatchObject({ code: 'SEALBUS_ERR_UNAVAILABLE', retriable: true });
     } finally {
       admin.close();
     }
@@ -129,8 +121,8 @@ describe('Admin over mutual TLS', () => {
     const admin = new Admin({ connection });
     try {
       seen.length = 0;
-      expect((await errorOf(admin.describeTopic('../admin'))).code).toBe('SEALBUS_ERR_TOPIC_NAME_INVALID');
-      expect((await errorOf(admin.createTopic({ name: '__internal', partitions: 1 }))).code).toBe('SEALBUS_ERR_TOPIC_NAME_INVALID');
+      expect((await rejectionOf(admin.describeTopic('../admin'))).code).toBe('SEALBUS_ERR_TOPIC_NAME_INVALID');
+      expect((await rejectionOf(admin.createTopic({ name: '__internal', partitions: 1 }))).code).toBe('SEALBUS_ERR_TOPIC_NAME_INVALID');
       expect(seen).toHaveLength(0);
     } finally {
       admin.close();
@@ -141,7 +133,7 @@ describe('Admin over mutual TLS', () => {
     const stranger = await issueCertificate({ ca: await createCertificateAuthority({ commonName: 'other CA' }), commonName: 'x', client: true });
     const admin = new Admin({ connection: { ...connection, cert: stranger.certPem, key: stranger.keyPem } });
     try {
-      expect((await errorOf(admin.listTopics())).code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
+      expect((await rejectionOf(admin.listTopics())).code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
     } finally {
       admin.close();
     }

@@ -25,6 +25,7 @@ import { httpsClient } from '../../src/client/https-client.js';
 import { connectionFrom } from '../../src/cli/connection.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { FakeBroker } from './helpers/fake-broker.js';
+import { rejectionOf } from '../helpers/error-code.js';
 
 let tls: { ca: string; cert: string; key: string };
 let credentials: Omit<ConnectionOptions, 'url'>;
@@ -102,14 +103,6 @@ async function downBroker(): Promise<DownBroker> {
 
 const ignoreEvents: ConnectionEvents = { onFrame: () => {}, onClose: () => {} };
 
-async function errorOf(promise: Promise<unknown>): Promise<SealbusError> {
-  const error = await promise.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  if (!(error instanceof SealbusError)) throw new Error(`expected a SealbusError, got ${String(error)}`);
-  return error;
-}
 
 function producer(connectionOptions: ConnectionOptions): Producer {
   const made = new Producer({ connection: connectionOptions, lingerMs: 0, retry: { maxAttempts: 1_000, initialDelayMs: 5, maxDelayMs: 20 } });
@@ -201,7 +194,7 @@ describe('failoverUrls: the WebSocket transport', () => {
     const a = await downBroker();
     const b = await downBroker();
     const transport = transportFor(connection([a.url, b.url]));
-    const error = await errorOf(transport.connect(ignoreEvents));
+    const error = await rejectionOf(transport.connect(ignoreEvents));
     expect(error.code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
     expect(error.retriable).toBe(true);
     expect([a.accepted(), b.accepted()]).toEqual([1, 1]);
@@ -222,13 +215,13 @@ describe('failoverUrls: the WebSocket transport', () => {
     const other = await broker();
     other.addTopic('orders', 1);
     const transport = transportFor(connection([refusing.httpsUrl, other.httpsUrl]));
-    const error = await errorOf(transport.connect(ignoreEvents));
+    const error = await rejectionOf(transport.connect(ignoreEvents));
     expect([error.code, error.retriable, error.status]).toEqual(['SEALBUS_ERR_AUTH_TOKEN_EXPIRED', false, 401]);
     expect(other.clients).toHaveLength(0);
 
     // Behind a down broker too: the refusal, not the connection error, is what the producer reports.
     const down = await downBroker();
-    const sendError = await errorOf(producer(connection([down.url, refusing.httpsUrl, other.httpsUrl])).send({ topic: 'orders', value: 'x' }));
+    const sendError = await rejectionOf(producer(connection([down.url, refusing.httpsUrl, other.httpsUrl])).send({ topic: 'orders', value: 'x' }));
     expect(sendError.code).toBe('SEALBUS_ERR_AUTH_TOKEN_EXPIRED');
     expect(other.clients).toHaveLength(0);
   });
@@ -314,7 +307,7 @@ describe('failoverUrls: the HTTPS admin client', () => {
     const up = await httpsServer();
     const post = httpsClient(connection([hangingUp.url, up.url]));
     cleanups.push(() => post.close());
-    const error = await errorOf(post.request('POST', '/v1/things', { n: 1 }));
+    const error = await rejectionOf(post.request('POST', '/v1/things', { n: 1 }));
     expect([error.code, error.retriable]).toEqual(['SEALBUS_ERR_CONNECTION_CLOSED', true]);
     expect([hangingUp.requests, up.requests]).toEqual([['POST /v1/things'], []]);
 
@@ -329,7 +322,7 @@ describe('failoverUrls: the HTTPS admin client', () => {
     const b = await downBroker();
     const http = httpsClient(connection([a.url, b.url]));
     cleanups.push(() => http.close());
-    const error = await errorOf(http.request('GET', '/v1/topics'));
+    const error = await rejectionOf(http.request('GET', '/v1/topics'));
     expect([error.code, error.retriable]).toEqual(['SEALBUS_ERR_CONNECTION_CLOSED', true]);
     expect([a.accepted(), b.accepted()]).toEqual([1, 1]);
   });
@@ -339,12 +332,12 @@ describe('failoverUrls: the HTTPS admin client', () => {
     const up = await httpsServer();
     const http = httpsClient(connection([down.url, up.url]));
     cleanups.push(() => http.close());
-    expect((await errorOf(http.request('GET', '/v1/audit?limit=1'))).code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
-    expect((await errorOf(http.request('GET', '/v1/audit/keys'))).code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
+    expect((await rejectionOf(http.request('GET', '/v1/audit?limit=1'))).code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
+    expect((await rejectionOf(http.request('GET', '/v1/audit/keys'))).code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
     expect(up.requests).toEqual([]);
     expect((await http.request('GET', '/v1/audit?broker=b-1')).body).toEqual({ ok: true });
     // Even once another broker answered, the chain of the broker asked is read on url.
-    expect((await errorOf(http.request('GET', '/v1/audit'))).code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
+    expect((await rejectionOf(http.request('GET', '/v1/audit'))).code).toBe('SEALBUS_ERR_CONNECTION_CLOSED');
     expect(up.requests).toEqual(['GET /v1/audit?broker=b-1']);
     expect(down.accepted()).toBe(4);
   });
