@@ -132,6 +132,16 @@ export class BrokerLease {
     return this.#renew();
   }
 
+  /** The broker ids held now (not released, renewed within the TTL by this clock), with their holder and its last hold. */
+  liveBrokers(): { brokerId: string; instance: string; lastSeen: number }[] {
+    const now = this.#clock();
+    const live: { brokerId: string; instance: string; lastSeen: number }[] = [];
+    for (const [brokerId, holder] of this.#holders) {
+      if (!holder.released && now - holder.lastSeen <= this.#ttlMs) live.push({ brokerId, instance: holder.instance, lastSeen: holder.lastSeen });
+    }
+    return live;
+  }
+
   /** The audit public key the broker published with its last hold, or null. */
   keyOf(brokerId: string): AuditPublicJwk | null {
     return this.#holders.get(brokerId)?.key ?? null;

@@ -10,6 +10,24 @@ import {
   type JoinRequest,
   type MemberAssignment,
 } from './groups/index.js';
+import type { CommitEntry, JoinResult, ResetTarget as CoordinatorResetTarget } from './groups/types.js';
+
+/**
+ * Where group operations run: this broker's coordinator, or (on a shared store) the cluster
+ * routing, which runs them here or forwards them to the group's coordinator broker.
+ */
+export interface GroupBackend {
+  join(request: JoinRequest): Promise<JoinResult>;
+  heartbeat(group: string, memberId: string, owner: object, generation: number): void | Promise<void>;
+  commit(group: string, memberId: string, owner: object, generation: number, offsets: readonly CommitEntry[]): Promise<void>;
+  leave(group: string, memberId: string, owner: object): void | Promise<void>;
+  leaveAll(owner: object): void;
+  hasMember(group: string, memberId: string, owner: object): boolean;
+  describe(group: string): Promise<GroupDescription>;
+  list(): Promise<GroupSummary[]>;
+  resetOffsets(group: string, to: CoordinatorResetTarget, topics?: readonly string[]): Promise<{ topic: string; partition: number; offset: number }[]>;
+  deleteGroup(group: string): Promise<void>;
+}
 
 /** A join as the transport asks it; the principal comes from the authenticated actor. */
 export type JoinGroupInput = Omit<JoinRequest, 'principal'>;
@@ -27,16 +45,24 @@ type IsAllowed = (actor: Actor, action: Action, resource: Resource) => boolean;
  * useless to them.
  */
 export class ConsumerGroups {
+  /** This broker's coordinator: every group on a single broker, the groups that fall to it in a cluster. */
   readonly coordinator: GroupCoordinator;
+  #backend: GroupBackend;
   readonly #authorize: Authorize;
   readonly #isAllowed: IsAllowed;
   readonly #audit: AuditTrail;
 
   constructor(options: CoordinatorOptions, authorize: Authorize, isAllowed: IsAllowed, audit: AuditTrail) {
     this.coordinator = new GroupCoordinator(options);
+    this.#backend = this.coordinator;
     this.#authorize = authorize;
     this.#isAllowed = isAllowed;
     this.#audit = audit;
+  }
+
+  /** On a shared store: routes group operations to each group's coordinator broker (src/broker/groups/cluster). */
+  useBackend(backend: GroupBackend): void {
+    this.#backend = backend;
   }
 
   #group(actor: Actor, action: Action, group: string): void {
@@ -50,7 +76,7 @@ export class ConsumerGroups {
       assertTopicName(topic);
       this.#authorize(actor, 'consume', { kind: 'topic', name: topic });
     }
-    return this.coordinator.join({
+    return this.#backend.join({
       group: input.group,
       topics: input.topics,
       strategy: input.strategy,
@@ -64,8 +90,8 @@ export class ConsumerGroups {
   }
 
   /** Rights withdrawn later (policy reload, token refresh) are enforced by the transport, which re-checks its sessions then. */
-  heartbeat(group: string, memberId: string, owner: object, generation: number): void {
-    this.coordinator.heartbeat(group, memberId, owner, generation);
+  heartbeat(group: string, memberId: string, owner: object, generation: number): void | Promise<void> {
+    return this.#backend.heartbeat(group, memberId, owner, generation);
   }
 
   async commit(
@@ -81,25 +107,29 @@ export class ConsumerGroups {
       assertTopicName(topic);
       this.#authorize(actor, 'consume', { kind: 'topic', name: topic });
     }
-    await this.coordinator.commit(group, memberId, owner, generation, offsets);
+    await this.#backend.commit(group, memberId, owner, generation, offsets);
   }
 
-  leave(group: string, memberId: string, owner: object): void {
-    this.coordinator.leave(group, memberId, owner);
+  leave(group: string, memberId: string, owner: object): void | Promise<void> {
+    return this.#backend.leave(group, memberId, owner);
   }
 
   leaveAll(owner: object): void {
-    this.coordinator.leaveAll(owner);
+    this.#backend.leaveAll(owner);
+  }
+
+  hasMember(group: string, memberId: string, owner: object): boolean {
+    return this.#backend.hasMember(group, memberId, owner);
   }
 
   async list(actor: Actor): Promise<GroupSummary[]> {
-    const groups = await this.coordinator.list();
+    const groups = await this.#backend.list();
     return groups.filter((g) => this.#isAllowed(actor, 'describe', { kind: 'group', name: g.group }));
   }
 
   async describe(actor: Actor, group: string): Promise<GroupDescription> {
     this.#group(actor, 'describe', group);
-    return this.coordinator.describe(group);
+    return this.#backend.describe(group);
   }
 
   async reset(actor: Actor, group: string, to: ResetTarget, topics?: readonly string[]): Promise<{ topic: string; partition: number; offset: number }[]> {
@@ -109,7 +139,7 @@ export class ConsumerGroups {
       this.#authorize(actor, 'describe', { kind: 'topic', name: topic });
     }
     this.#audit.assertAvailable();
-    const offsets = await this.coordinator.resetOffsets(group, to, topics);
+    const offsets = await this.#backend.resetOffsets(group, to, topics);
     const target = to.kind === 'timestamp' ? `timestamp:${to.timestamp}` : to.kind;
     await this.#audit.admin('sealbus.admin.group.reset', actor, { kind: 'group', name: group }, { action: 'alter', to: target, partitions: offsets.length });
     return offsets;
@@ -118,7 +148,7 @@ export class ConsumerGroups {
   async delete(actor: Actor, group: string): Promise<void> {
     this.#group(actor, 'delete', group);
     this.#audit.assertAvailable();
-    await this.coordinator.deleteGroup(group);
+    await this.#backend.deleteGroup(group);
     await this.#audit.admin('sealbus.admin.group.delete', actor, { kind: 'group', name: group }, { action: 'delete' });
   }
 }

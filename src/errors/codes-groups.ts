@@ -63,4 +63,9 @@ export const groupErrors = {
     retriable: false,
     message: 'A group member may subscribe to at most {limit} topics, not {count}; split the topics over several groups',
   },
+  SEALBUS_ERR_GROUP_COORDINATOR_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    message: 'The coordinator of group "{group}" (broker {brokerId}) is gone or no longer coordinates it: {reason}; join the group again',
+  },
 } as const satisfies ErrorTable;

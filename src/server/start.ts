@@ -25,6 +25,8 @@ import { PolicyEngine, coverageOfAll, loadPolicyDir, watchPolicyDir } from '../p
 import { CLOSE_CODES } from '../protocol/index.js';
 import { buildApp } from './app.js';
 import { openBrokerAudit, type BrokerAudit } from './broker-audit.js';
+import { startClusterGroups } from './cluster-groups.js';
+import type { ClusterGroups } from '../broker/groups/cluster/index.js';
 import { openEndToEnd, type EndToEnd } from './end-to-end.js';
 import { BrokerMetrics } from './metrics.js';
 import type { BrokerLimits } from './limits/index.js';
@@ -47,6 +49,8 @@ export interface RunningBroker {
   readonly metrics: BrokerMetrics;
   /** Quotas and connection limits: `stats()` counts refusals, open connections, throttled deliveries. */
   readonly limits: BrokerLimits;
+  /** On a shared store: consumer groups across brokers (routing, forwarding); null on a single broker. */
+  readonly groupCluster?: ClusterGroups | null;
   close(): Promise<void>;
 }
 
@@ -104,6 +108,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   let audit: BrokerAudit | undefined;
   let endToEnd: EndToEnd | undefined;
   let schemas: SchemaRegistry | undefined;
+  let groupCluster: ClusterGroups | null = null;
   try {
     material = await loadTlsMaterial({
       certFile: config.tls.cert,
@@ -165,6 +170,9 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         longPollMaxMs: config.limits.longPollMaxMs,
       },
     });
+    groupCluster = startClusterGroups(store, audit.lease, broker, (err) =>
+      app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'consumer groups across brokers'),
+    );
     // Set once the app exists: ends the live sessions whose token is no longer accepted.
     let sweepSessions = (): void => {};
     const toleranceMs = config.auth.clockToleranceSec * 1000;
@@ -293,12 +301,14 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       audit: brokerAudit,
       metrics,
       limits: built.limits,
+      groupCluster,
       close: async () => {
         stopKeyWatch();
         revocationLog?.close();
         stopWatching();
         await stopPolicyWatch();
         await running.close();
+        groupCluster?.close();
         broker.close();
         e2e.directory.close();
         registry.close();
@@ -312,6 +322,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     stopWatching();
     await stopPolicyWatch();
     await app?.close();
+    groupCluster?.close();
     endToEnd?.directory.close();
     schemas?.close();
     await audit?.close();

@@ -242,6 +242,40 @@ export class GroupCoordinator {
     return member !== undefined && member.owner === owner;
   }
 
+  /** Whether the owner holds any member now. */
+  holdsMembers(owner: object): boolean {
+    return (this.#byOwner.get(owner)?.size ?? 0) > 0;
+  }
+
+  /** Summaries of the groups with members (no store access). */
+  activeSummaries(): GroupSummary[] {
+    return [...this.#groups.keys()].sort(compareStrings).map((name) => summarize(name, this.#groups.get(name)));
+  }
+
+  /** The groups with members, by name. */
+  activeGroups(): string[] {
+    return [...this.#groups.keys()];
+  }
+
+  /**
+   * Removes every member of the group and tells each through its channel, with the error `reason`
+   * gives it (the group moved to another coordinator); their partitions are free at once.
+   */
+  removeGroup(group: string, reason: (memberId: string) => SealbusError): void {
+    const state = this.#groups.get(group);
+    if (state === undefined) return;
+    const members = [...state.members.values()];
+    for (const member of members) this.#drop(state, member);
+    this.#groups.delete(group);
+    for (const member of members) {
+      try {
+        member.channel.removed(reason(member.id));
+      } catch {
+        // gone either way
+      }
+    }
+  }
+
   async describe(group: string): Promise<GroupDescription> {
     assertGroupName(group);
     return describeGroup(this.#store, group, () => this.#groups.get(group));

@@ -22,6 +22,7 @@ import type {
 } from '../types.js';
 import { CommittedOffsets } from './committed-offsets.js';
 import { connectNats, type NatsConnectOptions } from './connection.js';
+import { groupSubjects, natsMessageBus, type GroupSubjects, type MessageBus } from './message-bus.js';
 import { JetStreamPartition, type PartitionDeps, type TopicRecord } from './jetstream-partition.js';
 import { newTopicId, storeNames, type StoreNames } from './names.js';
 import { storeError } from './nats-errors.js';
@@ -151,6 +152,16 @@ export class JetStreamLogStore implements LogStore {
     opened.producers.stop();
     opened.announcements.unsubscribe();
     await opened.connection.drain().catch(() => opened.connection.close());
+  }
+
+  /** Request/reply between the brokers sharing this store, over its NATS connection (open store only). */
+  messageBus(): MessageBus {
+    return natsMessageBus(this.state().connection, () => this.maxPayload || 1024 * 1024);
+  }
+
+  /** The subjects of consumer-group traffic between brokers, under the store's prefix. */
+  groupSubjects(): GroupSubjects {
+    return groupSubjects(this.names.prefix);
   }
 
   private state(): OpenState {

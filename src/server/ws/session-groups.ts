@@ -89,7 +89,7 @@ export class SessionGroups {
     membership.memberId = joined.memberId;
     if (this.#closed) {
       // The session ended while the join was pending: the member must not outlive it.
-      this.#deps.broker.groups.leave(frame.group, joined.memberId, this.#owner);
+      await Promise.resolve(this.#deps.broker.groups.leave(frame.group, joined.memberId, this.#owner)).catch(() => {});
       throw new SealbusError('SEALBUS_ERR_CONNECTION_CLOSED', { reason: 'session closed' });
     }
     this.#members.set(joined.memberId, membership);
@@ -98,8 +98,9 @@ export class SessionGroups {
     membership.release();
   }
 
-  heartbeat(frame: HeartbeatFrame): BrokerFrame {
-    this.#deps.broker.groups.heartbeat(frame.group, frame.memberId, this.#owner, frame.generation);
+  /** Answered at once when this broker coordinates the group, after the coordinator's answer when it is forwarded. */
+  async heartbeat(frame: HeartbeatFrame): Promise<BrokerFrame> {
+    await this.#deps.broker.groups.heartbeat(frame.group, frame.memberId, this.#owner, frame.generation);
     return { type: 'OK', requestId: frame.requestId };
   }
 
@@ -108,9 +109,10 @@ export class SessionGroups {
     return { type: 'OK', requestId: frame.requestId };
   }
 
-  leave(frame: LeaveGroupFrame): BrokerFrame {
-    this.#deps.broker.groups.leave(frame.group, frame.memberId, this.#owner);
+  async leave(frame: LeaveGroupFrame): Promise<BrokerFrame> {
+    const left = this.#deps.broker.groups.leave(frame.group, frame.memberId, this.#owner);
     this.#members.delete(frame.memberId);
+    await left;
     return { type: 'OK', requestId: frame.requestId };
   }
 
@@ -136,8 +138,8 @@ export class SessionGroups {
       for (const topic of membership.topics) this.#deps.broker.authorize(actor, 'consume', { kind: 'topic', name: topic });
     } catch (err) {
       const error = err as SealbusError;
-      if (this.#deps.broker.groups.coordinator.hasMember(membership.group, memberId, this.#owner)) {
-        this.#deps.broker.groups.leave(membership.group, memberId, this.#owner);
+      if (this.#deps.broker.groups.hasMember(membership.group, memberId, this.#owner)) {
+        void Promise.resolve(this.#deps.broker.groups.leave(membership.group, memberId, this.#owner)).catch(() => {});
       }
       this.#members.delete(memberId);
       membership.push({ type: 'GROUP_ERROR', group: membership.group, memberId, code: error.code, message: error.message, retriable: error.retriable });

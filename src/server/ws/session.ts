@@ -238,11 +238,11 @@ export class Session implements LiveSession {
       case 'JOIN_GROUP':
         return this.#groups.join(frame).catch((err: unknown) => this.#sendError(frame.requestId, err));
       case 'HEARTBEAT':
-        return this.#send(this.#groups.heartbeat(frame));
+        return this.#reply(frame.requestId, this.#groups.heartbeat(frame));
       case 'COMMIT':
         return this.#reply(frame.requestId, this.#groups.commit(frame));
       case 'LEAVE_GROUP':
-        return this.#send(this.#groups.leave(frame));
+        return this.#reply(frame.requestId, this.#groups.leave(frame));
       case 'INIT_PRODUCER':
         return this.#reply(
           frame.requestId,
