@@ -1,4 +1,5 @@
 import type { KV, KvEntry } from '@nats-io/kv';
+import type { QueuedIterator } from '@nats-io/nats-core';
 import type { CommittedOffset } from '../types.js';
 import { kvObject } from './kv-json.js';
 import { fromKeyToken, isTopicId, keyToken } from './names.js';
@@ -34,9 +35,39 @@ function parseValue(entry: KvEntry | null, key: ParsedKey): CommittedOffset | nu
   return { topic, partition, offset, metadata, committedAt };
 }
 
-async function collect(iterator: AsyncIterable<string>): Promise<string[]> {
+/** Keys listed at most: a bucket holding more is refused rather than read without end. */
+const MAX_KEYS = 100_000;
+
+/**
+ * The keys of a listing, within `timeoutMs`: the client's key listing has no deadline of its own,
+ * and one that never ends (a bucket without a leader) would hold a group's lock for good.
+ */
+async function collect(listing: Promise<QueuedIterator<string>>, timeoutMs: number): Promise<string[]> {
+  const iterator = await listing;
   const out: string[] = [];
-  for await (const key of iterator) out.push(key);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      iterator.stop();
+      reject(new Error(`TimeoutError: listing the committed offsets took over ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([
+      (async () => {
+        for await (const key of iterator) {
+          if (out.length >= MAX_KEYS) {
+            iterator.stop();
+            throw new Error(`the committed offsets bucket lists over ${MAX_KEYS} keys`);
+          }
+          out.push(key);
+        }
+      })(),
+      expired,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
   return out;
 }
 
@@ -51,6 +82,7 @@ export class CommittedOffsets {
     private readonly kv: KV,
     /** Whether a topic with this id still exists. */
     private readonly isLive: (topicId: string) => boolean,
+    private readonly timeoutMs: number,
   ) {}
 
   private prefix(group: string): string {
@@ -66,7 +98,7 @@ export class CommittedOffsets {
   }
 
   async fetch(group: string): Promise<CommittedOffset[]> {
-    const keys = await collect(await this.kv.keys(`${this.prefix(group)}.>`));
+    const keys = await collect(this.kv.keys(`${this.prefix(group)}.>`), this.timeoutMs);
     const live = keys.map(parseKey).filter((key): key is ParsedKey => key !== null && key.group === group && this.isLive(key.topicId));
     const values = await Promise.all(live.map(async (key) => parseValue(await this.kv.get(`${this.prefix(group)}.${key.topicId}.${key.partition}`), key)));
     return values.filter((value): value is CommittedOffset => value !== null);
@@ -74,7 +106,7 @@ export class CommittedOffsets {
 
   async groups(): Promise<string[]> {
     const names = new Set<string>();
-    for (const key of await collect(await this.kv.keys())) {
+    for (const key of await collect(this.kv.keys(), this.timeoutMs)) {
       const parsed = parseKey(key);
       if (parsed !== null && this.isLive(parsed.topicId)) names.add(parsed.group);
     }
@@ -82,13 +114,13 @@ export class CommittedOffsets {
   }
 
   async deleteGroup(group: string): Promise<void> {
-    const keys = await collect(await this.kv.keys(`${this.prefix(group)}.>`));
+    const keys = await collect(this.kv.keys(`${this.prefix(group)}.>`), this.timeoutMs);
     await Promise.all(keys.map((key) => this.kv.purge(key)));
   }
 
   /** Drops every group's offsets of a deleted topic (best effort: `isLive` already hides them). */
   async deleteTopic(topicId: string): Promise<void> {
-    const keys = await collect(await this.kv.keys(`*.${topicId}.*`));
+    const keys = await collect(this.kv.keys(`*.${topicId}.*`), this.timeoutMs);
     await Promise.all(keys.map((key) => this.kv.purge(key)));
   }
 }

@@ -33,6 +33,9 @@ import { ProducerSnapshots } from './producer-snapshots.js';
 import { TopicCatalog } from './topic-catalog.js';
 import { checkReadOptions, jetStreamDefaults, type JetStreamLogStoreOptions } from './store-options.js';
 
+/** A key listing (committed offsets) may take this many request timeouts: it reads a whole bucket. */
+const LISTING_TIMEOUT_REQUESTS = 3;
+
 /** Room left in a NATS message for the headers around a batch. */
 const HEADER_ROOM = 512;
 
@@ -132,7 +135,7 @@ export class JetStreamLogStore implements LogStore {
     });
     await catalog.start(timeout);
     await producers.start();
-    return { connection, catalog, offsets: new CommittedOffsets(offsetsKv, (id) => catalog.hasId(id)), producers, deps, announcements };
+    return { connection, catalog, offsets: new CommittedOffsets(offsetsKv, (id) => catalog.hasId(id), LISTING_TIMEOUT_REQUESTS * this.settings.requestTimeoutMs), producers, deps, announcements };
   }
 
   async close(): Promise<void> {
