@@ -15,7 +15,7 @@
 import type { AuditAppendInput, AuditEventData, AuditEventType } from '../audit/index.js';
 import { SealbusError, isSealbusError } from '../errors/index.js';
 import { decodeBatchHeader } from '../log/record-batch.js';
-import type { AppendResult } from '../log/types.js';
+import type { AppendResult, PlacedBatch } from '../log/types.js';
 import type { Action, Actor, Decision, Resource } from './access.js';
 
 /** Where events go: the AuditLog in a broker, an array in tests. */
@@ -228,28 +228,46 @@ export class AuditTrail {
       this.#tally(type, actor, access);
       return;
     }
-    const resource = auditText(`topic:${access.topic}`);
-    await this.record({
-      type,
-      subject: resource,
-      data: {
-        ...actorData(actor),
-        action: kind,
-        resource,
-        decision: 'allow',
-        rule: auditText(access.rule),
-        partition: access.partition,
-        records: access.records,
-        bytes: access.bytes,
-        firstOffset: access.firstOffset,
-        lastOffset: access.lastOffset,
-      },
-    });
+    await this.record(dataEvent(kind, actor, access));
   }
 
-  /** The data event of an appended batch (a retry stored before is recorded with its original offsets). */
-  async produced(actor: Actor, where: { readonly topic: string; readonly partition: number; readonly rule: string }, result: AppendResult, bytes: number): Promise<void> {
+  /**
+   * Whether a produce by `actor` is answered only once its own event is durable (closed mode, one
+   * event per batch): only then is it worth starting that event early (`beginProduced`).
+   */
+  awaitsEachProduce(actor: Actor): boolean {
+    return this.failMode === 'closed' && (this.dataAccess === 'batch' || (this.dataAccess === 'session' && actor.sessionId === undefined));
+  }
+
+  /**
+   * Starts writing the data event of a batch the store has placed (given its offsets) but not yet
+   * made durable, so that the event's fsync runs alongside the log's: the caller hands the result
+   * to `produced`, which awaits it. The event is the one `produced` would write after the append.
+   * Returns null when the event is not written that way (see awaitsEachProduce; an empty batch):
+   * `produced` then does as usual. The write never goes unhandled: if the append fails and nobody
+   * awaits it, its outcome is dropped (the event records an attempt that was not acknowledged).
+   */
+  beginProduced(actor: Actor, where: { readonly topic: string; readonly partition: number; readonly rule: string }, placed: PlacedBatch, bytes: number): Promise<void> | null {
+    if (!this.awaitsEachProduce(actor) || placed.count === 0) return null;
+    const access: DataAccess = { ...where, records: placed.count, bytes, firstOffset: placed.baseOffset, lastOffset: placed.baseOffset + placed.count - 1 };
+    const written = this.#append(dataEvent('produce', actor, access));
+    written.catch(() => {});
+    return written;
+  }
+
+  /**
+   * The data event of an appended batch (a retry stored before is recorded with its original
+   * offsets). `started`: the write `beginProduced` started for this batch, awaited instead of a new one.
+   */
+  async produced(
+    actor: Actor,
+    where: { readonly topic: string; readonly partition: number; readonly rule: string },
+    result: AppendResult,
+    bytes: number,
+    started: Promise<void> | null = null,
+  ): Promise<void> {
     if (!result.duplicate) this.#observer?.produced(where.topic, result.count, bytes);
+    if (started !== null) return started;
     await this.data('produce', actor, { ...where, records: result.count, bytes, firstOffset: result.baseOffset, lastOffset: result.baseOffset + result.count - 1 });
   }
 
@@ -345,6 +363,27 @@ export class AuditTrail {
       },
     });
   }
+}
+
+/** The event of one batch produced or consumed (`batch` detail). */
+function dataEvent(kind: 'produce' | 'consume', actor: Actor, access: DataAccess): AuditAppendInput {
+  const resource = auditText(`topic:${access.topic}`);
+  return {
+    type: kind === 'produce' ? 'sealbus.data.produce' : 'sealbus.data.consume',
+    subject: resource,
+    data: {
+      ...actorData(actor),
+      action: kind,
+      resource,
+      decision: 'allow',
+      rule: auditText(access.rule),
+      partition: access.partition,
+      records: access.records,
+      bytes: access.bytes,
+      firstOffset: access.firstOffset,
+      lastOffset: access.lastOffset,
+    },
+  };
 }
 
 /** The event with every text field replaced, keeping its type, counts and decision. */

@@ -3,6 +3,7 @@ import { SealbusError } from '../errors/index.js';
 import {
   assertTopicName,
   encodeRecords,
+  type AppendRequest,
   type AppendResult,
   type EncodedRecords,
   type LogStore,
@@ -227,8 +228,35 @@ export class Broker {
     if (encrypted !== claimed) ({ rule } = this.#topic(actor, 'produce', topic, { encrypted }));
     this.audit.assertAvailable();
     const checked = this.#schemas === null ? records : (await this.#schemas.check(actor, topic, partition, records, encrypted)).records;
-    const result = await this.store.append(topic, partition, producer === undefined ? { records: checked } : { records: checked, producer });
-    await this.audit.produced(actor, { topic, partition, rule }, result, checked.bytes.length);
+    return this.#appendAudited(actor, { topic, partition, rule }, producer === undefined ? { records: checked } : { records: checked, producer });
+  }
+
+  /**
+   * Appends a batch and records its data event; resolves once both are durable (or, as the trail's
+   * mode says, the append alone). When the reply waits for the event (fail-closed, one event per
+   * batch), the event is started as soon as the store has placed the batch (AppendRequest.onPlaced),
+   * so that its fsync overlaps the log's instead of following it. A store that does not place
+   * batches early (JetStream), and a retry of a stored batch (never placed), take the sequential
+   * path: the event after the append. Failures: an append that fails after placement fails the
+   * produce with the store's error (the event, if written, records an unacknowledged attempt); an
+   * event that fails fails the produce with SEALBUS_ERR_AUDIT_UNAVAILABLE, the batch being stored,
+   * as on the sequential path.
+   */
+  async #appendAudited(actor: Actor, where: { readonly topic: string; readonly partition: number; readonly rule: string }, request: AppendRequest): Promise<AppendResult> {
+    const bytes = request.records.bytes.length;
+    if (!this.audit.awaitsEachProduce(actor)) {
+      const result = await this.store.append(where.topic, where.partition, request);
+      await this.audit.produced(actor, where, result, bytes);
+      return result;
+    }
+    let event = null as Promise<void> | null;
+    const result = await this.store.append(where.topic, where.partition, {
+      ...request,
+      onPlaced: (placed) => {
+        if (event === null) event = this.audit.beginProduced(actor, where, placed, bytes);
+      },
+    });
+    await this.audit.produced(actor, where, result, bytes, event);
     return result;
   }
 
@@ -280,8 +308,7 @@ export class Broker {
         checkBatchLimits(encoded, this.limits);
         let deadLettered: ReadonlyMap<number, DeadLettered> | undefined;
         if (this.#schemas !== null) ({ records: encoded, deadLettered } = await this.#schemas.check(actor, topic, partition, encoded, false));
-        const result = await this.store.append(topic, partition, { records: encoded });
-        await this.audit.produced(actor, { topic, partition, rule }, result, encoded.bytes.length);
+        const result = await this.#appendAudited(actor, { topic, partition, rule }, { records: encoded });
         group.indexes.forEach((index, i) => {
           const letter = deadLettered?.get(i);
           placed[index] = { partition, offset: result.baseOffset + i, ...(letter !== undefined && { deadLetter: letter }) };

@@ -65,6 +65,22 @@ export interface AppendRequest {
   /** The encoded records section (see record-batch.ts); the store validates it before writing. */
   readonly records: EncodedRecords;
   readonly producer?: ProducerStamp;
+  /**
+   * Called at most once, synchronously, when the store has given the batch its offsets and is
+   * about to make it durable: what comes next can run alongside the store's fsync (the broker
+   * starts the batch's audit event here). The append may still fail afterwards (an fsync error),
+   * and then those offsets were never acknowledged. Never called for a retry of a stored batch,
+   * nor for an append refused before placement. A store may not call it at all (the JetStream
+   * store does not): callers then do their work after the append resolves. Must not throw.
+   */
+  readonly onPlaced?: (placed: PlacedBatch) => void;
+}
+
+/** Where a batch goes, as known before it is durable: the offsets and time its AppendResult will carry. */
+export interface PlacedBatch {
+  readonly baseOffset: number;
+  readonly count: number;
+  readonly timestamp: number;
 }
 
 export interface AppendResult {

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FaultyFileSystem } from './helpers/faulty-fs.js';
+import type { PlacedBatch } from '../../src/log/types.js';
+import { FaultyFileSystem, fsError } from './helpers/faulty-fs.js';
 import { openFileStore } from './helpers/file-store.js';
-import { eventually, makeTempDir, readAll, values } from './helpers/log-test-kit.js';
+import { eventually, expectCode, makeTempDir, readAll, values } from './helpers/log-test-kit.js';
 
 /** Holds matching fdatasync calls until released. */
 function gateSyncs(faulty: FaultyFileSystem, matches: (file: string, calls: number) => boolean) {
@@ -78,5 +79,51 @@ describe('group commit and fsync policies', () => {
     const again = await openFileStore(temp.dir);
     expect((await again.store.describeTopic('t')).partitions[0]!.highWatermark).toBe(2);
     await again.store.close();
+  });
+
+  it('tells an append its offsets (onPlaced) once they are final, before its fsync completes; never a duplicate, never a failed write', async () => {
+    const { store } = await openFileStore(temp.dir, { fs: faulty.fs });
+    await store.createTopic('t', { partitions: 1 });
+    const producer = await store.initProducer('p');
+    const placed: [string, PlacedBatch][] = [];
+    const onPlaced = (tag: string) => (batch: PlacedBatch) => void placed.push([tag, batch]);
+    const { release } = gateSyncs(faulty, (file) => file.endsWith('.log'));
+    let acked = false;
+    const first = store.append('t', 0, { records: values('a', 2), producer: { ...producer, baseSequence: 0 }, onPlaced: onPlaced('a') }).then((r) => {
+      acked = true;
+      return r;
+    });
+    const second = store.append('t', 0, { records: values('b', 1), onPlaced: onPlaced('b') });
+    // A retry of the first while it is in flight: answered with it, never placed.
+    const retry = store.append('t', 0, { records: values('a', 2), producer: { ...producer, baseSequence: 0 }, onPlaced: onPlaced('retry') });
+    await eventually(() => placed.length === 2);
+    expect(acked).toBe(false);
+    expect(placed.map(([tag, batch]) => [tag, batch.baseOffset, batch.count])).toEqual([
+      ['a', 0, 2],
+      ['b', 2, 1],
+    ]);
+    release();
+    const results = await Promise.all([first, second, retry]);
+    expect(results.map((r) => ({ baseOffset: r.baseOffset, count: r.count, timestamp: r.timestamp }))).toEqual([placed[0]![1], placed[1]![1], placed[0]![1]]);
+    expect(results[2]!.duplicate).toBe(true);
+    // A retry of a stored batch: not placed either.
+    await store.append('t', 0, { records: values('a', 2), producer: { ...producer, baseSequence: 0 }, onPlaced: onPlaced('late retry') });
+    // A write that fails (disk full) gives its offsets back: it is never placed.
+    faulty.before = (op, file) => {
+      if (op === 'writev' && file.endsWith('.log')) throw fsError('ENOSPC');
+      return undefined;
+    };
+    await expectCode(store.append('t', 0, { records: values('c', 1), onPlaced: onPlaced('c') }), 'SEALBUS_ERR_STORAGE_FULL');
+    faulty.before = () => undefined;
+    // A hook that throws does not disturb the log.
+    const next = await store.append('t', 0, {
+      records: values('d', 1),
+      onPlaced: () => {
+        throw new Error('a misbehaving hook');
+      },
+    });
+    expect(next.baseOffset).toBe(3);
+    expect(placed.map(([tag]) => tag)).toEqual(['a', 'b']);
+    await store.close();
   });
 });

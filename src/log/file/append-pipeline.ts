@@ -159,9 +159,29 @@ export class AppendPipeline {
     host.nextOffset = last.result.baseOffset + last.result.count;
     const acked = host.config.fsync.mode === 'interval';
     const written: Written = { placed: group, segment: active, endPosition: position + bytes, endOffset: host.nextOffset, acked };
-    if (acked) this.ack(written);
     this.unsynced.push(written);
+    // The fsync is on its way before the callers' own work starts, so that both overlap.
     if (!acked) this.sync();
+    this.notifyPlaced(group);
+    if (acked) this.ack(written);
+  }
+
+  /**
+   * Tells each append of a written group its offsets (AppendRequest.onPlaced). They are final from
+   * here on: a later failure is an fsync error, after which the partition is read-only and never
+   * gives them out again. Duplicates never get here.
+   */
+  private notifyPlaced(group: readonly Placed[]): void {
+    for (const item of group) {
+      const onPlaced = item.pending.request.onPlaced;
+      if (onPlaced === undefined) continue;
+      const { baseOffset, count, timestamp } = item.result;
+      try {
+        onPlaced({ baseOffset, count, timestamp });
+      } catch {
+        // The hook must not throw; if it does, that is the caller's, not the log's, failure.
+      }
+    }
   }
 
   /** Takes queued appends into one group: checks sequences, assigns offsets and timestamps, builds headers. */

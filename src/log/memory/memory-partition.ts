@@ -100,6 +100,11 @@ export class MemoryPartition {
     this.nextOffset += records.count;
     this.lastTimestamp = timestamp;
     this.waiters.notify(this.nextOffset);
+    try {
+      request.onPlaced?.({ baseOffset, count: records.count, timestamp });
+    } catch {
+      // The hook must not throw (AppendRequest.onPlaced); the batch is stored whatever it did.
+    }
     return { baseOffset, count: records.count, timestamp, duplicate: false };
   }
 
