@@ -19,18 +19,10 @@ import { natsBackendFiles, onJetStream, startNatsBackend, type NatsBackendFiles 
 import { skipWithoutNatsServer, type RunningNatsServer } from '../helpers/nats-server.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { adminPolicy } from '../helpers/policies.js';
 
 const skip = skipWithoutNatsServer('test/e2e/cluster-groups.test.ts');
 
-const ADMIN_POLICY = [
-  'version: 1',
-  'rules:',
-  '  - id: admin-all',
-  '    effect: allow',
-  '    principals: [{ name: admin }]',
-  '    resources: [{ topic: ">" }, { group: ">" }]',
-  '    actions: [produce, consume, describe, create, delete, alter, commit-offset]',
-].join('\n');
 
 const TOPIC = 'cluster.groups';
 const PARTITIONS = 4;
@@ -73,7 +65,7 @@ describe.skipIf(skip)('consumer groups across two brokers', () => {
   /** Two brokers on a store of their own, a topic, and both brokers seeing each other in the lease. */
   async function startPair(): Promise<void> {
     const streamPrefix = `g${randomBytes(5).toString('hex')}`;
-    const policies = { 'admin.yaml': ADMIN_POLICY };
+    const policies = { 'admin.yaml': adminPolicy() };
     a = await startTestBroker({ policies, configure: configure(streamPrefix, 'broker-a') });
     b = await startTestBroker({ policies, configure: configure(streamPrefix, 'broker-b', a) });
     onA = { url: a.url, ca: a.ca, cert: a.admin.cert, key: a.admin.key, token: a.admin.token };

@@ -4,16 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, type ConnectionOptions, type RebalanceListener, type TopicPartition } from '../../src/client/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { adminPolicy } from '../helpers/policies.js';
 
-const ADMIN_POLICY = [
-  'version: 1',
-  'rules:',
-  '  - id: admin-all',
-  '    effect: allow',
-  '    principals: [{ name: admin }]',
-  '    resources: [{ topic: ">" }, { group: ">" }]',
-  '    actions: [produce, consume, describe, create, delete, alter, commit-offset]',
-].join('\n');
 
 const childScript = fileURLToPath(new URL('./fixtures/group-member-child.ts', import.meta.url));
 
@@ -32,7 +24,7 @@ describe('consumer groups', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    t = await startTestBroker({ policies: { 'admin.yaml': ADMIN_POLICY } });
+    t = await startTestBroker({ policies: { 'admin.yaml': adminPolicy() } });
     connection = { url: t.url, ca: t.ca, cert: t.admin.cert, key: t.admin.key, token: t.admin.token };
   });
   afterEach(async () => {
