@@ -25,7 +25,8 @@ import { PolicyEngine, coverageOfAll, loadPolicyDir, watchPolicyDir } from '../p
 import { CLOSE_CODES } from '../protocol/index.js';
 import { buildApp } from './app.js';
 import { openBrokerAudit, type BrokerAudit } from './broker-audit.js';
-import { startClusterGroups } from './cluster-groups.js';
+import { clusterRouting, startClusterAppends, startClusterGroups } from './cluster-groups.js';
+import type { ClusterAppends } from '../broker/cluster/index.js';
 import type { ClusterGroups } from '../broker/groups/cluster/index.js';
 import { openEndToEnd, type EndToEnd } from './end-to-end.js';
 import { BrokerMetrics } from './metrics.js';
@@ -51,6 +52,8 @@ export interface RunningBroker {
   readonly limits: BrokerLimits;
   /** On a shared store: consumer groups across brokers (routing, forwarding); null on a single broker. */
   readonly groupCluster?: ClusterGroups | null;
+  /** On a shared store: one writer per partition (appends forwarded to the partition's owner); null on a single broker. */
+  readonly appendCluster?: ClusterAppends | null;
   close(): Promise<void>;
 }
 
@@ -109,6 +112,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
   let endToEnd: EndToEnd | undefined;
   let schemas: SchemaRegistry | undefined;
   let groupCluster: ClusterGroups | null = null;
+  let appendCluster: ClusterAppends | null = null;
   try {
     material = await loadTlsMaterial({
       certFile: config.tls.cert,
@@ -156,8 +160,14 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       onError: (err) => app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'schema registry'),
     });
     await schemas.open();
+    // On a shared store, one routing for groups and appends; the Broker appends through the partition's owner.
+    const routing = clusterRouting(store, audit.lease);
+    const routed = startClusterAppends(store, routing, (err) =>
+      app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'appends across brokers'),
+    );
+    appendCluster = routed?.appends ?? null;
     const broker: Broker = new Broker({
-      store,
+      store: routed?.store ?? store,
       topicDefaults: { partitions: defaults.partitions },
       authorizer: options.authorizer ?? policyAuthorizer,
       audit: trail,
@@ -170,7 +180,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         longPollMaxMs: config.limits.longPollMaxMs,
       },
     });
-    groupCluster = startClusterGroups(store, audit.lease, broker, (err) =>
+    groupCluster = startClusterGroups(store, routing, audit.lease?.instance ?? '', broker, (err) =>
       app?.log.warn({ code: (err as { code?: string }).code, reason: (err as Error).message }, 'consumer groups across brokers'),
     );
     // Set once the app exists: ends the live sessions whose token is no longer accepted.
@@ -302,6 +312,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
       metrics,
       limits: built.limits,
       groupCluster,
+      appendCluster,
       close: async () => {
         stopKeyWatch();
         revocationLog?.close();
@@ -309,6 +320,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
         await stopPolicyWatch();
         await running.close();
         groupCluster?.close();
+        appendCluster?.close();
         broker.close();
         e2e.directory.close();
         registry.close();
@@ -323,6 +335,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     await stopPolicyWatch();
     await app?.close();
     groupCluster?.close();
+    appendCluster?.close();
     endToEnd?.directory.close();
     schemas?.close();
     await audit?.close();

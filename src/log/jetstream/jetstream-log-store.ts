@@ -22,10 +22,10 @@ import type {
 } from '../types.js';
 import { CommittedOffsets } from './committed-offsets.js';
 import { connectNats, type NatsConnectOptions } from './connection.js';
-import { groupSubjects, natsMessageBus, type GroupSubjects, type MessageBus } from './message-bus.js';
+import { appendSubjects, groupSubjects, natsMessageBus, type AppendSubjects, type GroupSubjects, type MessageBus } from './message-bus.js';
 import { JetStreamPartition, type PartitionDeps, type TopicRecord } from './jetstream-partition.js';
 import { newTopicId, storeNames, type StoreNames } from './names.js';
-import { storeError } from './nats-errors.js';
+import { isRefusedInOrder, storeError } from './nats-errors.js';
 import { offsetForTimestamp, readPartition } from './partition-reader.js';
 import { enforcePartitionRetention } from './partition-retention.js';
 import { ProducerIds } from './producer-ids.js';
@@ -65,6 +65,8 @@ export class JetStreamLogStore implements LogStore {
   private timer: NodeJS.Timeout | null = null;
   /** The NATS servers' `max_payload` as last announced; the client forgets it while it reconnects. */
   private maxPayload = 0;
+  /** Publishes JetStream refused because another broker had appended to the partition first. */
+  private refused = 0;
 
   constructor(private readonly options: JetStreamLogStoreOptions & NatsConnectOptions) {
     this.settings = jetStreamDefaults(options);
@@ -122,7 +124,13 @@ export class JetStreamLogStore implements LogStore {
       requestTimeoutMs: timeout,
       waitPollMs: this.settings.waitPollMs,
       isClosed: () => this.phase === 'closed',
-      publishSeam: this.options.publishSeam,
+      publishSeam: (send) => {
+        const seam = this.options.publishSeam;
+        return (seam === undefined ? send() : seam(send)).catch((err: unknown) => {
+          if (isRefusedInOrder(err)) this.refused++;
+          throw err;
+        });
+      },
     };
     const announcements = connection.subscribe(this.names.appendedWildcard, {
       callback: (err, msg) => {
@@ -165,6 +173,21 @@ export class JetStreamLogStore implements LogStore {
   /** The subjects of consumer-group traffic between brokers, under the store's prefix. */
   groupSubjects(): GroupSubjects {
     return groupSubjects(this.names.prefix);
+  }
+
+  /** The subject of appends forwarded to a partition's owner broker. */
+  appendSubjects(): AppendSubjects {
+    return appendSubjects(this.names.prefix);
+  }
+
+  /** How long one JetStream request may take (`requestTimeoutMs`). */
+  requestTimeoutMs(): number {
+    return this.settings.requestTimeoutMs;
+  }
+
+  /** Publishes refused so far because another broker had appended first (each is planned again): the cost of contention. */
+  refusedPublishes(): number {
+    return this.refused;
   }
 
   private state(): OpenState {

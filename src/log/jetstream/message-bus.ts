@@ -46,6 +46,15 @@ export function groupSubjects(prefix: string): GroupSubjects {
   };
 }
 
+/** Subject of the appends forwarded to the broker that writes a partition (docs/cluster.md, "One writer per partition"). */
+export interface AppendSubjects {
+  append(brokerId: string): string;
+}
+
+export function appendSubjects(prefix: string): AppendSubjects {
+  return { append: (brokerId) => `${prefix}.appends.${keyToken(brokerId)}` };
+}
+
 function isNoResponders(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
     if (e instanceof natsErrors.NoRespondersError) return true;

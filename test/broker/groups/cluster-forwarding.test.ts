@@ -4,7 +4,7 @@
  * whose group the other broker coordinates are forwarded there, and pushes come back.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterGroups, GroupRouting, rendezvousOwner, type LiveBroker } from '../../../src/broker/groups/cluster/index.js';
+import { ClusterGroups, BrokerRouting, rendezvousOwner, type LiveBroker } from '../../../src/broker/groups/cluster/index.js';
 import { GroupCoordinator, type MemberAssignment, type MemberChannel } from '../../../src/broker/groups/index.js';
 import { isSealbusError, type SealbusError } from '../../../src/errors/index.js';
 import { MemoryLogStore } from '../../../src/log/index.js';
@@ -61,7 +61,7 @@ describe('consumer groups across brokers (in-memory bus)', () => {
     const brokers = new Map<string, { cluster: ClusterGroups; local: GroupCoordinator }>();
     for (const id of ['a', 'b']) {
       const local = new GroupCoordinator({ store });
-      const cluster = new ClusterGroups({ local, routing: new GroupRouting(id, () => live), bus: network.bus(), subjects: network.subjects, instance: `i${id}` });
+      const cluster = new ClusterGroups({ local, routing: new BrokerRouting(id, () => live), bus: network.bus(), subjects: network.subjects, instance: `i${id}` });
       cluster.start();
       brokers.set(id, { cluster, local });
       closers.push(() => local.close(), () => cluster.close());
@@ -165,7 +165,7 @@ describe('consumer groups across brokers (in-memory bus)', () => {
     const { local, cluster } = brokers.get('b')!;
     cluster.close();
     local.close();
-    const bAgain = new ClusterGroups({ local: new GroupCoordinator({ store: (await setupStore()) }), routing: new GroupRouting('b', () => live), bus: network.bus(), subjects: network.subjects, instance: 'ib2' });
+    const bAgain = new ClusterGroups({ local: new GroupCoordinator({ store: (await setupStore()) }), routing: new BrokerRouting('b', () => live), bus: network.bus(), subjects: network.subjects, instance: 'ib2' });
     bAgain.start();
     closers.push(() => bAgain.close());
     const onB2 = await joinVia(bAgain, group);

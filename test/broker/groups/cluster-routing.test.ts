@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupRouting, rendezvousOwner, type LiveBroker } from '../../../src/broker/groups/cluster/index.js';
+import { BrokerRouting, partitionKey, rendezvousOwner, type LiveBroker } from '../../../src/broker/cluster/index.js';
 import { MemberRelay } from '../../../src/broker/groups/cluster/member-relay.js';
 import { encode, parsePush, parseRequest } from '../../../src/broker/groups/cluster/wire.js';
 import type { MemberAssignment } from '../../../src/broker/groups/index.js';
@@ -32,7 +32,7 @@ describe('rendezvous routing of groups to brokers', () => {
       { brokerId: 'a', instance: 'ia', lastSeen: 1000 },
       { brokerId: 'b', instance: 'ib', lastSeen: 1000 },
     ];
-    const routing = new GroupRouting('a', () => live);
+    const routing = new BrokerRouting('a', () => live);
     const group = groups.find((g) => rendezvousOwner(g, ['a', 'b']) === 'b')!;
     expect(routing.coordinatorOf(group)).toBe('b');
     routing.markGone('b');
@@ -46,8 +46,23 @@ describe('rendezvous routing of groups to brokers', () => {
     expect(routing.instanceOf('zz')).toBeNull();
   });
 
+  it('routes partitions over the same brokers as groups, apart from group names, and a broker gone for one is gone for both', () => {
+    const live: LiveBroker[] = [
+      { brokerId: 'a', instance: 'ia', lastSeen: 1000 },
+      { brokerId: 'b', instance: 'ib', lastSeen: 1000 },
+    ];
+    const routing = new BrokerRouting('a', () => live);
+    const partitions = Array.from({ length: 64 }, (_, p) => routing.writerOf('t', p));
+    expect(new Set(partitions)).toEqual(new Set(['a', 'b']));
+    for (let p = 0; p < 64; p++) expect(partitions[p]).toBe(rendezvousOwner(partitionKey('t', p), ['a', 'b']));
+    const group = groups.find((g) => rendezvousOwner(g, ['a', 'b']) === 'b')!;
+    routing.markGone('b');
+    expect(routing.coordinatorOf(group)).toBe('a');
+    expect(Array.from({ length: 64 }, (_, p) => routing.writerOf('t', p)).every((owner) => owner === 'a')).toBe(true);
+  });
+
   it('includes itself even before its own hold is read', () => {
-    expect(new GroupRouting('a', () => []).coordinatorOf('g')).toBe('a');
+    expect(new BrokerRouting('a', () => []).coordinatorOf('g')).toBe('a');
   });
 });
 

@@ -4,7 +4,7 @@ import type { GroupCoordinator } from '../group-coordinator.js';
 import type { CommitEntry, GroupDescription, GroupSummary, JoinRequest, JoinResult, ResetTarget } from '../types.js';
 import { CoordinatorService, notCoordinator } from './coordinator-service.js';
 import { MemberRelay, type RemoteMembership } from './member-relay.js';
-import type { GroupRouting } from './routing.js';
+import type { BrokerRouting } from '../../cluster/routing.js';
 import { encode, parseAssignment, parsePush, parseReply, replyError, type CoordinatorRequest, type Origin } from './wire.js';
 
 /** How long a forwarded request may wait for the coordinator's answer, by kind. */
@@ -16,7 +16,7 @@ const MAX_ROUTES = 3;
 
 export interface ClusterGroupsOptions {
   readonly local: GroupCoordinator;
-  readonly routing: GroupRouting;
+  readonly routing: BrokerRouting;
   readonly bus: MessageBus;
   readonly subjects: GroupSubjects;
   /** This run of the broker (the lease's instance id): coordinators drop a session's members when it changes. */
@@ -37,7 +37,7 @@ export interface ClusterGroupsOptions {
  * (committed offsets are in the store).
  */
 export class ClusterGroups {
-  readonly routing: GroupRouting;
+  readonly routing: BrokerRouting;
   readonly #local: GroupCoordinator;
   readonly #bus: MessageBus;
   readonly #subjects: GroupSubjects;

@@ -2,7 +2,7 @@ import { SealbusError, isSealbusError } from '../../../errors/index.js';
 import { BusError, type GroupSubjects, type MessageBus } from '../../../log/jetstream/message-bus.js';
 import type { GroupCoordinator } from '../group-coordinator.js';
 import type { AssignmentStrategy, MemberChannel } from '../types.js';
-import type { GroupRouting } from './routing.js';
+import type { BrokerRouting } from '../../cluster/routing.js';
 import { encode, parseReply, parseRequest, type CoordinatorRequest, type MemberPush, type Origin, type Reply } from './wire.js';
 
 /** How long a push to a member's broker may go unanswered; then the session timeout decides. */
@@ -17,7 +17,7 @@ interface Proxy {
 
 export interface CoordinatorServiceDeps {
   readonly local: GroupCoordinator;
-  readonly routing: GroupRouting;
+  readonly routing: BrokerRouting;
   readonly bus: MessageBus;
   readonly subjects: GroupSubjects;
   readonly report?: (err: unknown) => void;

@@ -180,7 +180,8 @@ export function parseAssignment(value: unknown, what: string): MemberAssignment 
 
 function wireError(value: unknown, what: string): WireError {
   const o = objectOf(value, what);
-  return { code: str(o, 'code', what), message: str(o, 'message', what) };
+  const details = o['details'];
+  return { code: str(o, 'code', what), message: str(o, 'message', what), ...(details !== undefined && { details: objectOf(details, what) }) };
 }
 
 export function parsePush(data: Uint8Array, maxBytes: number): MemberPush {
@@ -193,8 +194,7 @@ export function parsePush(data: Uint8Array, maxBytes: number): MemberPush {
   throw malformed(what, 'unknown op');
 }
 
-export function parseReply(data: Uint8Array, maxBytes: number): Reply {
-  const what = 'group reply';
+export function parseReply(data: Uint8Array, maxBytes: number, what = 'group reply'): Reply {
   const o = parse(data, what, maxBytes);
   if (o['ok'] === true) return { ok: true, value: o['value'] };
   if (o['ok'] !== false) throw malformed(what, 'ok is not a boolean');
@@ -202,7 +202,7 @@ export function parseReply(data: Uint8Array, maxBytes: number): Reply {
 }
 
 /** The error a reply carries, rebuilt with its code (an unknown code becomes SEALBUS_ERR_INTERNAL). */
-export function replyError(reply: Reply): SealbusError {
-  if (reply.ok || reply.error === undefined) return new SealbusError('SEALBUS_ERR_INTERNAL', { requestId: 'group forwarding' });
+export function replyError(reply: Reply, requestId = 'group forwarding'): SealbusError {
+  if (reply.ok || reply.error === undefined) return new SealbusError('SEALBUS_ERR_INTERNAL', { requestId });
   return SealbusError.fromWire(reply.error);
 }

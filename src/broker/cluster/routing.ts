@@ -7,22 +7,22 @@ export interface LiveBroker {
   readonly lastSeen: number;
 }
 
-function score(group: string, brokerId: string): bigint {
-  const digest = createHash('sha256').update(group, 'utf8').update('\0').update(brokerId, 'utf8').digest();
+function score(key: string, brokerId: string): bigint {
+  const digest = createHash('sha256').update(key, 'utf8').update('\0').update(brokerId, 'utf8').digest();
   return digest.readBigUInt64BE(0);
 }
 
 /**
- * Rendezvous (highest random weight) hashing: the broker with the highest hash of (group, broker)
- * coordinates the group. Every broker that sees the same set picks the same one, and a broker
- * joining or leaving moves only the groups it wins or held. Ties (never in practice) go to the
- * smaller id. Null for an empty set.
+ * Rendezvous (highest random weight) hashing: the broker with the highest hash of (key, broker)
+ * owns the key (a group, a partition). Every broker that sees the same set picks the same one, and
+ * a broker joining or leaving moves only the keys it wins or held. Ties (never in practice) go to
+ * the smaller id. Null for an empty set.
  */
-export function rendezvousOwner(group: string, brokers: Iterable<string>): string | null {
+export function rendezvousOwner(key: string, brokers: Iterable<string>): string | null {
   let best: string | null = null;
   let bestScore = -1n;
   for (const brokerId of brokers) {
-    const s = score(group, brokerId);
+    const s = score(key, brokerId);
     if (s > bestScore || (s === bestScore && best !== null && brokerId < best)) {
       best = brokerId;
       bestScore = s;
@@ -31,13 +31,20 @@ export function rendezvousOwner(group: string, brokers: Iterable<string>): strin
   return best;
 }
 
+/** The key a partition is routed by: apart from every group name (topic names hold no NUL). */
+export function partitionKey(topic: string, partition: number): string {
+  return `partition\0${topic}\0${partition}`;
+}
+
 /**
- * Which broker coordinates each group: rendezvous hashing over the brokers the lease shows alive,
+ * Which broker owns what among the brokers of one store: the coordinator of each consumer group,
+ * the one writer of each partition. Rendezvous hashing over the brokers the lease shows alive,
  * this one always included, minus the brokers found gone (a forwarded request met no responder).
  * A broker found gone stays out until the lease shows a hold of it newer than the one known when
- * it was found gone (it came back, or it was alive after all).
+ * it was found gone (it came back, or it was alive after all). One instance per broker serves
+ * groups and partitions alike, so a broker found gone by one is routed around by both.
  */
-export class GroupRouting {
+export class BrokerRouting {
   readonly self: string;
   readonly #live: () => readonly LiveBroker[];
   /** Broker id → its lastSeen when it was found gone. */
@@ -48,7 +55,7 @@ export class GroupRouting {
     this.#live = live;
   }
 
-  /** The brokers groups are spread over now, this one included, sorted. */
+  /** The brokers groups and partitions are spread over now, this one included, sorted. */
   brokers(): string[] {
     const ids = new Set<string>([this.self]);
     for (const broker of this.#live()) {
@@ -60,8 +67,18 @@ export class GroupRouting {
     return [...ids].sort();
   }
 
+  ownerOf(key: string): string {
+    return rendezvousOwner(key, this.brokers()) ?? this.self;
+  }
+
+  /** The broker coordinating a consumer group. */
   coordinatorOf(group: string): string {
-    return rendezvousOwner(group, this.brokers()) ?? this.self;
+    return this.ownerOf(group);
+  }
+
+  /** The broker that writes a partition (docs/cluster.md, "One writer per partition"). */
+  writerOf(topic: string, partition: number): string {
+    return this.ownerOf(partitionKey(topic, partition));
   }
 
   /** A request to `brokerId` met no responder: route around it until it renews its hold. */
