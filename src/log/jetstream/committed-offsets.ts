@@ -1,5 +1,5 @@
 import type { KV, KvEntry } from '@nats-io/kv';
-import type { QueuedIterator } from '@nats-io/nats-core';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { CommittedOffset } from '../types.js';
 import { kvObject } from './kv-json.js';
 import { fromKeyToken, isTopicId, keyToken } from './names.js';
@@ -38,37 +38,50 @@ function parseValue(entry: KvEntry | null, key: ParsedKey): CommittedOffset | nu
 /** Keys listed at most: a bucket holding more is refused rather than read without end. */
 const MAX_KEYS = 100_000;
 
+/** Listing and removing keys of the bucket by filter (`*` and `>` wildcards, as in a KV key listing). */
+export interface BucketKeys {
+  list(filter: string): Promise<Iterable<string>>;
+  /** Removes every message of the matching keys, purge markers included (a listing no longer names them). */
+  purge(filter: string): Promise<void>;
+}
+
 /**
- * The keys of a listing, within `timeoutMs`: the client's key listing has no deadline of its own,
- * and one that never ends (a bucket without a leader) would hold a group's lock for good.
+ * Keys through the bucket's stream: stream info with a subject filter lists them (request and
+ * reply, each with the client's timeout, paged by the client), a filtered stream purge removes
+ * them. The KV client's own listing is an ordered consumer with no deadline, which was seen never
+ * to end (its group's lock then held for good); its purge leaves a marker per key, which the
+ * stream's subjects would still list.
  */
-async function collect(listing: Promise<QueuedIterator<string>>, timeoutMs: number): Promise<string[]> {
-  const iterator = await listing;
-  const out: string[] = [];
+export function streamBucketKeys(jsm: JetStreamManager, bucket: string): BucketKeys {
+  const prefix = `$KV.${bucket}.`;
+  const stream = `KV_${bucket}`;
+  return {
+    async list(filter) {
+      const info = await jsm.streams.info(stream, { subjects_filter: `${prefix}${filter}` });
+      return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+    },
+    async purge(filter) {
+      await jsm.streams.purge(stream, { filter: `${prefix}${filter}` });
+    },
+  };
+}
+
+/** The keys of a listing, within `timeoutMs` and MAX_KEYS. */
+async function collect(listing: Promise<Iterable<string>>, timeoutMs: number): Promise<string[]> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      iterator.stop();
-      reject(new Error(`TimeoutError: listing the committed offsets took over ${timeoutMs} ms`));
-    }, timeoutMs);
+    timer = setTimeout(() => reject(new Error(`TimeoutError: listing the committed offsets took over ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    await Promise.race([
-      (async () => {
-        for await (const key of iterator) {
-          if (out.length >= MAX_KEYS) {
-            iterator.stop();
-            throw new Error(`the committed offsets bucket lists over ${MAX_KEYS} keys`);
-          }
-          out.push(key);
-        }
-      })(),
-      expired,
-    ]);
+    const out: string[] = [];
+    for (const key of await Promise.race([listing, expired])) {
+      if (out.length >= MAX_KEYS) throw new Error(`the committed offsets bucket lists over ${MAX_KEYS} keys`);
+      out.push(key);
+    }
+    return out;
   } finally {
     clearTimeout(timer);
   }
-  return out;
 }
 
 /**
@@ -82,6 +95,7 @@ export class CommittedOffsets {
     private readonly kv: KV,
     /** Whether a topic with this id still exists. */
     private readonly isLive: (topicId: string) => boolean,
+    private readonly keys: BucketKeys,
     private readonly timeoutMs: number,
   ) {}
 
@@ -98,7 +112,7 @@ export class CommittedOffsets {
   }
 
   async fetch(group: string): Promise<CommittedOffset[]> {
-    const keys = await collect(this.kv.keys(`${this.prefix(group)}.>`), this.timeoutMs);
+    const keys = await collect(this.keys.list(`${this.prefix(group)}.>`), this.timeoutMs);
     const live = keys.map(parseKey).filter((key): key is ParsedKey => key !== null && key.group === group && this.isLive(key.topicId));
     const values = await Promise.all(live.map(async (key) => parseValue(await this.kv.get(`${this.prefix(group)}.${key.topicId}.${key.partition}`), key)));
     return values.filter((value): value is CommittedOffset => value !== null);
@@ -106,7 +120,7 @@ export class CommittedOffsets {
 
   async groups(): Promise<string[]> {
     const names = new Set<string>();
-    for (const key of await collect(this.kv.keys(), this.timeoutMs)) {
+    for (const key of await collect(this.keys.list('>'), this.timeoutMs)) {
       const parsed = parseKey(key);
       if (parsed !== null && this.isLive(parsed.topicId)) names.add(parsed.group);
     }
@@ -114,13 +128,11 @@ export class CommittedOffsets {
   }
 
   async deleteGroup(group: string): Promise<void> {
-    const keys = await collect(this.kv.keys(`${this.prefix(group)}.>`), this.timeoutMs);
-    await Promise.all(keys.map((key) => this.kv.purge(key)));
+    await this.keys.purge(`${this.prefix(group)}.>`);
   }
 
   /** Drops every group's offsets of a deleted topic (best effort: `isLive` already hides them). */
   async deleteTopic(topicId: string): Promise<void> {
-    const keys = await collect(this.kv.keys(`*.${topicId}.*`), this.timeoutMs);
-    await Promise.all(keys.map((key) => this.kv.purge(key)));
+    await this.keys.purge(`*.${topicId}.*`);
   }
 }

@@ -20,7 +20,7 @@ import type {
   TopicConfigInput,
   TopicDescription,
 } from '../types.js';
-import { CommittedOffsets } from './committed-offsets.js';
+import { CommittedOffsets, streamBucketKeys } from './committed-offsets.js';
 import { connectNats, type NatsConnectOptions } from './connection.js';
 import { appendSubjects, groupSubjects, natsMessageBus, type AppendSubjects, type GroupSubjects, type MessageBus } from './message-bus.js';
 import { JetStreamPartition, type PartitionDeps, type TopicRecord } from './jetstream-partition.js';
@@ -143,7 +143,7 @@ export class JetStreamLogStore implements LogStore {
     });
     await catalog.start(timeout);
     await producers.start();
-    return { connection, catalog, offsets: new CommittedOffsets(offsetsKv, (id) => catalog.hasId(id), LISTING_TIMEOUT_REQUESTS * this.settings.requestTimeoutMs), producers, deps, announcements };
+    return { connection, catalog, offsets: new CommittedOffsets(offsetsKv, (id) => catalog.hasId(id), streamBucketKeys(clients.jsm, this.names.offsetsBucket), LISTING_TIMEOUT_REQUESTS * this.settings.requestTimeoutMs), producers, deps, announcements };
   }
 
   async close(): Promise<void> {
