@@ -9,6 +9,8 @@
  * checks here are a second guard, and any surprise means null rather than a guess.
  */
 
+import { type BytePattern, compileBytePattern } from './fast-pattern.js';
+
 /** JSON types as bits. A number that is an integer is both INTEGER and NUMBER. */
 export const TYPE_NULL = 1;
 export const TYPE_BOOLEAN = 2;
@@ -109,7 +111,7 @@ export class PropertyTable {
     this.count = this.names.length;
     this.stamps = new Int32Array(this.count);
     this.plain = Uint8Array.from(this.bytes, (bytes) => (bytes !== null && bytes.every((byte) => byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) ? 1 : 0));
-    this.following = Int32Array.from({ length: this.count + 1 }, (_, index) => (index === this.count ? 0 : index + 1 < this.count ? index + 1 : -1));
+    this.following = Int32Array.from({ length: this.count + 1 }, (_, index) => (index === this.count ? (this.count > 0 ? 0 : -1) : index + 1 < this.count ? index + 1 : -1));
     this.bytes.forEach((bytes, index) => {
       if (bytes === null) return;
       let slot = keyHash(bytes, 0, bytes.length) & this.mask;
@@ -136,10 +138,22 @@ export class FastNode {
   maximum = Infinity;
   exclusiveMinimum = -Infinity;
   exclusiveMaximum = Infinity;
+  /**
+   * The finite numbers the node compares a number with (its bounds, its enum / const numbers): an
+   * approximated number must be clear of each (settledNumber in fast-validator.ts).
+   */
+  comparedNumbers = new Float64Array(0);
   hasLengthChecks = false;
   minLength = 0;
   maxLength = Infinity;
   pattern: RegExp | null = null;
+  /** The pattern as a byte matcher (fast-pattern.ts), when it is simple enough; else null and the RegExp decides. */
+  bytePattern: BytePattern | null = null;
+  /**
+   * Whether a string that matches the byte pattern in place (matchInPlace) passes every keyword of
+   * the node: a string, no enum or const, lengths that admit the pattern's one length.
+   */
+  inPlaceString = false;
   choices: Choices | null = null;
   items: FastNode | null = null;
   minItems = 0;
@@ -299,6 +313,7 @@ function compileObject(schema: { readonly [keyword: string]: unknown }, root: bo
       case 'pattern':
         // The same RegExp ajv builds (unicodeRegExp: true); without the g or y flag, test() keeps no state.
         node.pattern = typeof value === 'string' ? patternOf(value) : fail();
+        node.bytePattern = compileBytePattern(value as string);
         break;
       case 'enum':
       case 'const':
@@ -327,6 +342,12 @@ function compileObject(schema: { readonly [keyword: string]: unknown }, root: bo
     }
   }
   if (node.minProperties > 0 || node.maxProperties < Infinity) node.unknownKeys = new Int32Array(2 * TRACKED_UNKNOWN_KEYS);
+  const inPlace = node.bytePattern;
+  if (inPlace !== null && inPlace.inPlace && (node.types & TYPE_STRING) !== 0 && node.choices === null) {
+    node.inPlaceString = inPlace.longest >= node.minLength && inPlace.longest <= node.maxLength;
+  }
+  const compared = [...(node.hasNumberChecks ? [node.minimum, node.maximum, node.exclusiveMinimum, node.exclusiveMaximum] : []), ...(node.choices?.numbers ?? [])];
+  node.comparedNumbers = Float64Array.from(compared.filter((value) => Number.isFinite(value)));
   return node;
 }
 

@@ -31,19 +31,35 @@ export const MAX_ITEMS = JSON_LIMITS.maxArrayItems;
 export const MAX_TOTAL_BYTES = JSON_LIMITS.maxTotalBytes;
 const MAX_STRING_BYTES = JSON_LIMITS.maxStringBytes;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
-const LOWER_CASE_BIT = 0x20;
-const LOWER_E = 0x65;
-const LOWER_U = 0x75;
+// Const enums, so that each use compiles to its literal (a module constant is a load and a hole
+// check wherever it is read).
+const enum Byte {
+  QUOTE = 0x22,
+  BACKSLASH = 0x5c,
+  MINUS = 0x2d,
+  PLUS = 0x2b,
+  DOT = 0x2e,
+  DIGIT_0 = 0x30,
+  DIGIT_9 = 0x39,
+  LOWER_CASE_BIT = 0x20,
+  LOWER_E = 0x65,
+  LOWER_U = 0x75,
+}
+/** REFUSED, FALLBACK and the precisions, for this module's own hot paths. */
+const enum Code {
+  REFUSED = -1,
+  FALLBACK = -2,
+  EXACT = 0,
+  APPROXIMATE = 1,
+  FROM_TEXT = 2,
+  /** SAFE_INTEGER_DIGITS. */
+  SAFE_INTEGER_DIGITS = 16,
+  /** EXACT_POWERS. */
+  EXACT_POWERS = 22,
+}
 
 /** Bytes that stand for themselves in a string: printable ASCII but the quote and the backslash. */
-const PLAIN_IN_STRING = Uint8Array.from({ length: 256 }, (_, byte) => (byte >= 0x20 && byte < 0x80 && byte !== QUOTE && byte !== BACKSLASH ? 1 : 0));
+const PLAIN_IN_STRING = Uint8Array.from({ length: 256 }, (_, byte) => (byte >= 0x20 && byte < 0x80 && byte !== Byte.QUOTE && byte !== Byte.BACKSLASH ? 1 : 0));
 /** The shortest escapes: the byte after the backslash. */
 const SIMPLE_ESCAPES = new Uint8Array(128);
 for (const escape of '"\\/bfnrt') SIMPLE_ESCAPES[escape.charCodeAt(0)] = 1;
@@ -77,7 +93,7 @@ export class Cursor {
   numberStart = 0;
   numberEnd = 0;
   numberValue = 0;
-  numberPrecision = EXACT;
+  numberPrecision: number = Code.EXACT;
 
   reset(bytes: Buffer): void {
     this.bytes = bytes;
@@ -137,7 +153,7 @@ function escapeLength(bytes: Buffer, at: number, length: number): number {
   if (at + 1 >= length) return 0;
   const kind = bytes[at + 1]!;
   if (kind < 128 && SIMPLE_ESCAPES[kind] === 1) return 2;
-  if (kind !== LOWER_U || at + 5 >= length) return 0;
+  if (kind !== Byte.LOWER_U || at + 5 >= length) return 0;
   for (let index = at + 2; index < at + 6; index++) {
     const digit = bytes[index]!;
     if (digit >= 128 || HEX_DIGITS[digit] !== 1) return 0;
@@ -152,28 +168,28 @@ export function scanString(at: number): number {
   let escaped = false;
   let continuation = 0;
   for (;;) {
-    if (index >= length) return REFUSED;
+    if (index >= length) return Code.REFUSED;
     const byte = bytes[index]!;
     if (PLAIN_IN_STRING[byte] === 1) {
       index++;
-    } else if (byte === QUOTE) {
+    } else if (byte === Byte.QUOTE) {
       break;
-    } else if (byte === BACKSLASH) {
+    } else if (byte === Byte.BACKSLASH) {
       const size = escapeLength(bytes, index, length);
-      if (size === 0) return REFUSED;
+      if (size === 0) return Code.REFUSED;
       escaped = true;
       index += size;
     } else if (byte < 0x20) {
-      return REFUSED;
+      return Code.REFUSED;
     } else {
       const size = utf8Sequence(bytes, index, length);
-      if (size === 0) return REFUSED;
+      if (size === 0) return Code.REFUSED;
       continuation += size - 1;
       index += size;
     }
   }
   // Counted between the quotes as written, as the prescan does.
-  if (index - at - 1 > MAX_STRING_BYTES) return REFUSED;
+  if (index - at - 1 > MAX_STRING_BYTES) return Code.REFUSED;
   cursor.stringStart = at + 1;
   cursor.stringEnd = index;
   cursor.stringEscaped = escaped;
@@ -210,7 +226,7 @@ export function stringBytesEqual(expected: Uint8Array): boolean {
 }
 
 function isDigit(byte: number): boolean {
-  return byte >= DIGIT_0 && byte <= DIGIT_9;
+  return byte >= Byte.DIGIT_0 && byte <= Byte.DIGIT_9;
 }
 
 /**
@@ -221,55 +237,55 @@ function isDigit(byte: number): boolean {
 export function scanNumber(at: number): number {
   const { bytes, length } = cursor;
   let index = at;
-  const negative = bytes[index] === MINUS;
+  const negative = bytes[index] === Byte.MINUS;
   if (negative) index++;
   const integerStart = index;
   let mantissa = 0;
-  if (bytes[index] === DIGIT_0) {
+  if (bytes[index] === Byte.DIGIT_0) {
     index++;
   } else {
     for (; index < length; index++) {
       const byte = bytes[index]!;
       if (!isDigit(byte)) break;
-      mantissa = mantissa * 10 + (byte - DIGIT_0);
+      mantissa = mantissa * 10 + (byte - Byte.DIGIT_0);
     }
-    if (index === integerStart) return REFUSED;
+    if (index === integerStart) return Code.REFUSED;
   }
-  if (index - integerStart >= SAFE_INTEGER_DIGITS) return FALLBACK;
+  if (index - integerStart >= Code.SAFE_INTEGER_DIGITS) return Code.FALLBACK;
   let fractionDigits = 0;
-  if (bytes[index] === DOT) {
+  if (bytes[index] === Byte.DOT) {
     index++;
     const fractionStart = index;
     for (; index < length; index++) {
       const byte = bytes[index]!;
       if (!isDigit(byte)) break;
-      mantissa = mantissa * 10 + (byte - DIGIT_0);
+      mantissa = mantissa * 10 + (byte - Byte.DIGIT_0);
     }
     fractionDigits = index - fractionStart;
-    if (fractionDigits === 0) return REFUSED;
+    if (fractionDigits === 0) return Code.REFUSED;
   }
-  if (index < length && (bytes[index]! | LOWER_CASE_BIT) === LOWER_E) {
+  if (index < length && (bytes[index]! | Byte.LOWER_CASE_BIT) === Byte.LOWER_E) {
     index++;
-    if (bytes[index] === PLUS || bytes[index] === MINUS) index++;
+    if (bytes[index] === Byte.PLUS || bytes[index] === Byte.MINUS) index++;
     const exponentStart = index;
     while (index < length && isDigit(bytes[index]!)) index++;
-    return index === exponentStart ? REFUSED : FALLBACK;
+    return index === exponentStart ? Code.REFUSED : Code.FALLBACK;
   }
   cursor.numberStart = at;
   cursor.numberEnd = index;
-  if (mantissa <= Number.MAX_SAFE_INTEGER && fractionDigits <= EXACT_POWERS) {
+  if (mantissa <= Number.MAX_SAFE_INTEGER && fractionDigits <= Code.EXACT_POWERS) {
     // Both operands exact, so the one rounding of the division is JSON.parse's correctly rounded
     // result (and -0 stays -0, as in JSON.parse).
     const value = fractionDigits === 0 ? mantissa : mantissa / POWERS_OF_TEN[fractionDigits]!;
     cursor.numberValue = negative ? -value : value;
-    cursor.numberPrecision = EXACT;
+    cursor.numberPrecision = Code.EXACT;
   } else if (index - integerStart <= MAX_APPROXIMATE_DIGITS) {
     // JSON.stringify writes 17 significant digits for many a computed price (16.990000000000002).
     const value = mantissa / POWERS_OF_TEN[fractionDigits]!;
     cursor.numberValue = negative ? -value : value;
-    cursor.numberPrecision = APPROXIMATE;
+    cursor.numberPrecision = Code.APPROXIMATE;
   } else {
-    cursor.numberPrecision = FROM_TEXT;
+    cursor.numberPrecision = Code.FROM_TEXT;
   }
   return index;
 }
@@ -287,9 +303,16 @@ export function clearOf(bound: number): boolean {
  * too close to a bound.
  */
 export function exactNumber(): number {
-  if (cursor.numberPrecision !== EXACT) {
+  if (cursor.numberPrecision !== Code.EXACT) {
     cursor.numberValue = Number(latin1().substring(cursor.numberStart, cursor.numberEnd));
-    cursor.numberPrecision = EXACT;
+    cursor.numberPrecision = Code.EXACT;
   }
   return cursor.numberValue;
+}
+
+if (
+  [Code.REFUSED, Code.FALLBACK, Code.EXACT, Code.APPROXIMATE, Code.FROM_TEXT, Code.SAFE_INTEGER_DIGITS, Code.EXACT_POWERS].join() !==
+  [REFUSED, FALLBACK, EXACT, APPROXIMATE, FROM_TEXT, SAFE_INTEGER_DIGITS, EXACT_POWERS].join()
+) {
+  throw new Error('fast-validator-lex: constants out of step');
 }

@@ -14,7 +14,7 @@ import {
   ANY_VALUE,
   type Choices,
   type FastNode,
-  type PropertyTable,
+  PropertyTable,
   TYPE_ARRAY,
   TYPE_BOOLEAN,
   TYPE_INTEGER,
@@ -27,6 +27,7 @@ import {
   compileFastSchema,
   keyHash,
 } from './fast-validator-compile.js';
+import { matchBytes, matchInPlace } from './fast-pattern.js';
 import {
   APPROXIMATE,
   EXACT,
@@ -51,16 +52,54 @@ import {
 export type FastResult = 'valid' | 'invalid' | 'fallback';
 export type FastValidator = (bytes: Uint8Array) => FastResult;
 
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const MINUS = 0x2d;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
+// Const enums, so that each use compiles to its literal: a module constant (let alone an imported
+// one) is a load and a hole check wherever it is read, and these are read for nearly every byte.
+const enum Byte {
+  QUOTE = 0x22,
+  COMMA = 0x2c,
+  COLON = 0x3a,
+  MINUS = 0x2d,
+  DIGIT_0 = 0x30,
+  DIGIT_9 = 0x39,
+  OPEN_OBJECT = 0x7b,
+  CLOSE_OBJECT = 0x7d,
+  OPEN_ARRAY = 0x5b,
+  CLOSE_ARRAY = 0x5d,
+}
+/** REFUSED and FALLBACK of fast-validator-lex.ts. */
+const enum Scan {
+  REFUSED = -1,
+  FALLBACK = -2,
+}
+/** The TYPE_* bits of fast-validator-compile.ts. */
+const enum Type {
+  NULL = 1,
+  BOOLEAN = 2,
+  INTEGER = 4,
+  NUMBER = 8,
+  STRING = 16,
+  ARRAY = 32,
+  OBJECT = 64,
+}
+/** EXACT and APPROXIMATE of fast-validator-lex.ts. */
+const enum Precision {
+  EXACT = 0,
+  APPROXIMATE = 1,
+}
+/** MAX_DEPTH, MAX_KEYS and MAX_ITEMS of fast-validator-lex.ts (parseJson's limits). */
+const enum Limit {
+  DEPTH = 64,
+  KEYS = 1000,
+  ITEMS = 100_000,
+}
+// The copies above must be what the other modules say.
+if (
+  [Scan.REFUSED, Scan.FALLBACK, Precision.EXACT, Precision.APPROXIMATE].join() !== [REFUSED, FALLBACK, EXACT, APPROXIMATE].join() ||
+  [Limit.DEPTH, Limit.KEYS, Limit.ITEMS].join() !== [MAX_DEPTH, MAX_KEYS, MAX_ITEMS].join() ||
+  [Type.NULL, Type.BOOLEAN, Type.INTEGER, Type.NUMBER, Type.STRING, Type.ARRAY, Type.OBJECT].join() !== [TYPE_NULL, TYPE_BOOLEAN, TYPE_INTEGER, TYPE_NUMBER, TYPE_STRING, TYPE_ARRAY, TYPE_OBJECT].join()
+) {
+  throw new Error('fast-validator: constants out of step');
+}
 const TRUE_BYTES = Buffer.from('true');
 const FALSE_BYTES = Buffer.from('false');
 const NULL_BYTES = Buffer.from('null');
@@ -68,31 +107,33 @@ const NULL_BYTES = Buffer.from('null');
 /** Whether a keyword failed in this record. Module state, like the cursor: a check is synchronous. */
 let failed = false;
 /**
- * Counts objects entered; a property stamped with the current object's count is a repeat. It wraps
- * at 2^32: a stale stamp that matches again can only make a 'fallback'.
+ * Counts objects entered whose schema names more than SEEN_BITS properties; a property stamped with
+ * the current object's count is a repeat. It wraps at 2^32: a stale stamp that matches again can
+ * only make a 'fallback'.
  */
 let visits = 0;
-/** Where the key readKey read ends (or REFUSED): a second result without an allocation. */
-let keyEnd = 0;
+/** Properties (by index) whose repeat a bit in a local integer tells, without touching the table's stamps. */
+const SEEN_BITS = 31;
 
 /**
  * The last number as JSON.parse makes it, or its approximation where that lies clearly on one side
  * of every value the node compares it with (so that every comparison comes out the same).
  */
 function settledNumber(node: FastNode): number {
-  if (cursor.numberPrecision === EXACT) return cursor.numberValue;
-  let clear = cursor.numberPrecision === APPROXIMATE;
+  if (cursor.numberPrecision === Precision.EXACT) return cursor.numberValue;
+  if (cursor.numberPrecision !== Precision.APPROXIMATE) return exactNumber();
   // An approximation far from every integer is no integer, nor is the number.
-  if (clear && (node.types & TYPE_NUMBER) === 0) clear = clearOf(Math.round(cursor.numberValue));
-  if (clear && node.hasNumberChecks) clear = clearOf(node.minimum) && clearOf(node.maximum) && clearOf(node.exclusiveMinimum) && clearOf(node.exclusiveMaximum);
-  if (clear && node.choices !== null) clear = node.choices.numbers.every(clearOf);
-  return clear ? cursor.numberValue : exactNumber();
+  if ((node.types & Type.NUMBER) === 0 && !clearOf(Math.round(cursor.numberValue))) return exactNumber();
+  // Every bound and enum number (the infinite ones are always clear).
+  const compared = node.comparedNumbers;
+  for (let index = 0; index < compared.length; index++) if (!clearOf(compared[index]!)) return exactNumber();
+  return cursor.numberValue;
 }
 
 /** Whether `value` passes the node's number keywords, compared as ajv compares them. */
 function numberPasses(node: FastNode, value: number): boolean {
   const types = node.types;
-  if ((types & TYPE_NUMBER) === 0 && ((types & TYPE_INTEGER) === 0 || !Number.isInteger(value))) return false;
+  if ((types & Type.NUMBER) === 0 && ((types & Type.INTEGER) === 0 || !Number.isInteger(value))) return false;
   if (node.hasNumberChecks && (value < node.minimum || value > node.maximum || value <= node.exclusiveMinimum || value >= node.exclusiveMaximum)) return false;
   return node.choices === null || node.choices.numbers.includes(value);
 }
@@ -110,22 +151,32 @@ function stringChosen(choices: Choices): boolean {
 }
 
 function checkString(node: FastNode, at: number): number {
+  if (node.inPlaceString) {
+    // The common case of a pattern of one length (an id, a code): checked where it lies, in one pass.
+    const quote = matchInPlace(node.bytePattern!, cursor.bytes, at + 1, cursor.length);
+    if (quote >= 0) return quote + 1;
+  }
   const end = scanString(at);
   if (end < 0 || failed) return end;
-  if ((node.types & TYPE_STRING) === 0) {
+  if ((node.types & Type.STRING) === 0) {
     failed = true;
   } else if (node.hasLengthChecks) {
     const length = stringLength();
     if (length < node.minLength || length > node.maxLength) failed = true;
   }
-  if (!failed && node.pattern !== null && !node.pattern.test(stringText())) failed = true;
+  if (!failed && node.pattern !== null) {
+    // Unescaped strings meet the byte matcher where it exists (a non-ASCII byte fails it, as it fails the RegExp).
+    const bytePattern = node.bytePattern;
+    const matched = bytePattern !== null && !cursor.stringEscaped ? matchBytes(bytePattern, cursor.bytes, cursor.stringStart, cursor.stringEnd) : node.pattern.test(stringText());
+    if (!matched) failed = true;
+  }
   if (!failed && node.choices !== null && !stringChosen(node.choices)) failed = true;
   return end;
 }
 
 function checkLiteral(node: FastNode, at: number, literal: Uint8Array, type: number, chosen: (choices: Choices) => boolean): number {
   const { bytes } = cursor;
-  for (let index = 1; index < literal.length; index++) if (bytes[at + index] !== literal[index]) return REFUSED;
+  for (let index = 1; index < literal.length; index++) if (bytes[at + index] !== literal[index]) return Scan.REFUSED;
   if (!failed && ((node.types & type) === 0 || (node.choices !== null && !chosen(node.choices)))) failed = true;
   return at + literal.length;
 }
@@ -175,7 +226,7 @@ function checkPropertyCount(node: FastNode, known: number, unknown: number): num
   const fewest = known + Math.min(unknown, 1);
   if (count !== fewest && (fewest < node.minProperties || count > node.maxProperties)) {
     const distinct = distinctKeys(node.unknownKeys!, unknown);
-    if (distinct < 0) return FALLBACK;
+    if (distinct < 0) return Scan.FALLBACK;
     count = known + distinct;
   }
   if (count < node.minProperties || count > node.maxProperties) failed = true;
@@ -186,104 +237,111 @@ function checkPropertyCount(node: FastNode, known: number, unknown: number): num
 function keyAt(bytes: Buffer, at: number, expected: Uint8Array): boolean {
   const size = expected.length;
   for (let index = 0; index < size; index++) if (bytes[at + index] !== expected[index]) return false;
-  return bytes[at + size] === QUOTE;
+  return bytes[at + size] === Byte.QUOTE;
 }
 
-/** The property of the key at `at` (an opening quote), or -1; in `keyEnd`, the index after the key or REFUSED. */
-function readKey(table: PropertyTable | null, at: number, previous: number): number {
-  if (table !== null) {
-    const guess = table.following[previous]!;
-    if (guess >= 0 && table.plain[guess] === 1) {
-      const expected = table.bytes[guess]!;
-      if (keyAt(cursor.bytes, at + 1, expected)) {
-        keyEnd = at + expected.length + 2;
-        return guess;
-      }
-    }
-  }
-  keyEnd = scanString(at);
-  if (keyEnd < 0 || table === null) return -1;
-  const property = findProperty(table);
-  if (property >= 0) table.following[previous] = property;
-  return property;
-}
+/** Stands for an object node without properties, so that checkObject's locals always have one type. */
+const NO_PROPERTIES = new PropertyTable();
+NO_PROPERTIES.seal();
 
 function checkObject(schemaNode: FastNode, at: number, depth: number): number {
-  if (depth >= MAX_DEPTH) return REFUSED;
+  if (depth >= Limit.DEPTH) return Scan.REFUSED;
   let node = schemaNode;
   // An enum or const holds primitives only: no object is among them.
-  if ((node.types & TYPE_OBJECT) === 0 || node.choices !== null) {
+  if ((node.types & Type.OBJECT) === 0 || node.choices !== null) {
     failed = true;
     node = ANY_VALUE;
   }
   const { bytes, length } = cursor;
-  const table = node.properties;
-  const visit = (visits = (visits + 1) | 0);
+  // Read once: the calls in the loop would make every iteration load them again.
+  const table = node.properties ?? NO_PROPERTIES;
+  const { following, plain, stamps, nodes, required } = table;
+  const names = table.bytes;
+  const additionalAllowed = node.additionalAllowed;
+  const unknownKeys = node.unknownKeys;
+  // Only properties from SEEN_BITS on are stamped.
+  const visit = table.count > SEEN_BITS ? (visits = (visits + 1) | 0) : 0;
   let keys = 0;
   let known = 0;
   let requiredSeen = 0;
-  let previous = table === null ? 0 : table.count;
+  /** The properties below SEEN_BITS seen in this object, one bit each (the others are stamped). */
+  let seen = 0;
+  let previous = table.count;
   let index = skipWhitespace(bytes, at + 1, length);
-  if (bytes[index] === CLOSE_OBJECT) {
+  if (bytes[index] === Byte.CLOSE_OBJECT) {
     index++;
   } else {
     for (;;) {
-      if (bytes[index] !== QUOTE) return REFUSED;
-      const property = readKey(table, index, previous);
-      if (keyEnd < 0) return keyEnd;
-      if (++keys > MAX_KEYS) return REFUSED;
+      if (bytes[index] !== Byte.QUOTE) return Scan.REFUSED;
+      // The key that followed the previous one last time, compared as written; else a scan and a lookup.
+      let property = following[previous]!;
+      let keyEnd: number;
+      if (property >= 0 && plain[property] === 1 && keyAt(bytes, index + 1, names[property]!)) {
+        keyEnd = index + names[property]!.length + 2;
+      } else {
+        keyEnd = scanString(index);
+        if (keyEnd < 0) return keyEnd;
+        property = table.count === 0 ? -1 : findProperty(table);
+        if (property >= 0) following[previous] = property;
+      }
+      if (++keys > Limit.KEYS) return Scan.REFUSED;
       let child = ANY_VALUE;
       if (property >= 0) {
-        // table is not null here; a known key seen twice leaves the verdict to JSON.parse and ajv.
-        const { stamps, nodes, required } = table!;
-        if (stamps[property] === visit) return FALLBACK;
-        stamps[property] = visit;
+        // A known key seen twice leaves the verdict to JSON.parse and ajv.
+        if (property < SEEN_BITS) {
+          const bit = 1 << property;
+          if ((seen & bit) !== 0) return Scan.FALLBACK;
+          seen |= bit;
+        } else {
+          if (stamps[property] === visit) return Scan.FALLBACK;
+          stamps[property] = visit;
+        }
         previous = property;
         known++;
         requiredSeen += required[property]!;
         const propertyNode = nodes[property]!;
         if (propertyNode !== null) child = propertyNode;
-        else if (!node.additionalAllowed) failed = true;
-      } else if (!node.additionalAllowed) {
+        else if (!additionalAllowed) failed = true;
+      } else if (!additionalAllowed) {
         failed = true;
-      } else if (node.unknownKeys !== null && keys - known <= TRACKED_UNKNOWN_KEYS) {
+      } else if (unknownKeys !== null && keys - known <= TRACKED_UNKNOWN_KEYS) {
         // Only keys that went through scanString are unknown, so the cursor describes this one.
         const slot = 2 * (keys - known - 1);
-        node.unknownKeys[slot] = cursor.stringEscaped || cursor.stringEnd - cursor.stringStart > TRACKED_KEY_BYTES ? -1 : cursor.stringStart;
-        node.unknownKeys[slot + 1] = cursor.stringEnd;
+        unknownKeys[slot] = cursor.stringEscaped || cursor.stringEnd - cursor.stringStart > TRACKED_KEY_BYTES ? -1 : cursor.stringStart;
+        unknownKeys[slot + 1] = cursor.stringEnd;
       }
       // Each expected byte is tried before whitespace: compact JSON costs one read per byte.
       index = keyEnd;
-      if (bytes[index] !== COLON) {
+      if (bytes[index] !== Byte.COLON) {
         index = skipWhitespace(bytes, index, length);
-        if (bytes[index] !== COLON) return REFUSED;
+        if (bytes[index] !== Byte.COLON) return Scan.REFUSED;
       }
-      index = checkValue(child, index + 1, depth + 1);
+      index = checkValue(child, bytes, index + 1, depth + 1);
       if (index < 0) return index;
       let separator = bytes[index];
-      if (separator !== COMMA && separator !== CLOSE_OBJECT) {
+      if (separator !== Byte.COMMA && separator !== Byte.CLOSE_OBJECT) {
         index = skipWhitespace(bytes, index, length);
         separator = bytes[index];
       }
-      if (separator === CLOSE_OBJECT) {
+      if (separator === Byte.CLOSE_OBJECT) {
         index++;
         break;
       }
-      if (separator !== COMMA) return REFUSED;
+      if (separator !== Byte.COMMA) return Scan.REFUSED;
       index++;
-      if (bytes[index] !== QUOTE) index = skipWhitespace(bytes, index, length);
+      if (bytes[index] !== Byte.QUOTE) index = skipWhitespace(bytes, index, length);
     }
   }
   if (failed) return index;
-  if (table !== null && requiredSeen < table.requiredCount) failed = true;
-  else if (node.unknownKeys !== null && checkPropertyCount(node, known, keys - known) === FALLBACK) return FALLBACK;
+  if (requiredSeen < table.requiredCount) failed = true;
+  else if (node.unknownKeys !== null && checkPropertyCount(node, known, keys - known) === Scan.FALLBACK) return Scan.FALLBACK;
   return index;
 }
 
 function checkArray(schemaNode: FastNode, at: number, depth: number): number {
-  if (depth >= MAX_DEPTH) return REFUSED;
+  if (depth >= Limit.DEPTH) return Scan.REFUSED;
   let node = schemaNode;
-  if ((node.types & TYPE_ARRAY) === 0 || node.choices !== null) {
+  if ((node.types & Type.ARRAY) === 0 || node.choices !== null) {
     failed = true;
     node = ANY_VALUE;
   }
@@ -291,23 +349,23 @@ function checkArray(schemaNode: FastNode, at: number, depth: number): number {
   const item = node.items ?? ANY_VALUE;
   let items = 0;
   let index = skipWhitespace(bytes, at + 1, length);
-  if (bytes[index] === CLOSE_ARRAY) {
+  if (bytes[index] === Byte.CLOSE_ARRAY) {
     index++;
   } else {
     for (;;) {
-      if (++items > MAX_ITEMS) return REFUSED;
-      index = checkValue(item, index, depth + 1);
+      if (++items > Limit.ITEMS) return Scan.REFUSED;
+      index = checkValue(item, bytes, index, depth + 1);
       if (index < 0) return index;
       let separator = bytes[index];
-      if (separator !== COMMA && separator !== CLOSE_ARRAY) {
+      if (separator !== Byte.COMMA && separator !== Byte.CLOSE_ARRAY) {
         index = skipWhitespace(bytes, index, length);
         separator = bytes[index];
       }
-      if (separator === CLOSE_ARRAY) {
+      if (separator === Byte.CLOSE_ARRAY) {
         index++;
         break;
       }
-      if (separator !== COMMA) return REFUSED;
+      if (separator !== Byte.COMMA) return Scan.REFUSED;
       index++;
     }
   }
@@ -316,25 +374,25 @@ function checkArray(schemaNode: FastNode, at: number, depth: number): number {
 }
 
 /** Checks the value at `at` (after any whitespace); `depth` containers are open around it. */
-function checkValue(node: FastNode, at: number, depth: number): number {
-  const byte = cursor.bytes[at];
+function checkValue(node: FastNode, bytes: Buffer, at: number, depth: number): number {
+  const byte = bytes[at];
   switch (byte) {
-    case OPEN_OBJECT:
+    case Byte.OPEN_OBJECT:
       return checkObject(node, at, depth);
-    case OPEN_ARRAY:
+    case Byte.OPEN_ARRAY:
       return checkArray(node, at, depth);
-    case QUOTE:
+    case Byte.QUOTE:
       return checkString(node, at);
     case 0x74:
-      return checkLiteral(node, at, TRUE_BYTES, TYPE_BOOLEAN, trueChosen);
+      return checkLiteral(node, at, TRUE_BYTES, Type.BOOLEAN, trueChosen);
     case 0x66:
-      return checkLiteral(node, at, FALSE_BYTES, TYPE_BOOLEAN, falseChosen);
+      return checkLiteral(node, at, FALSE_BYTES, Type.BOOLEAN, falseChosen);
     case 0x6e:
-      return checkLiteral(node, at, NULL_BYTES, TYPE_NULL, nullChosen);
+      return checkLiteral(node, at, NULL_BYTES, Type.NULL, nullChosen);
     default: {
-      if (byte === MINUS || (byte !== undefined && byte >= DIGIT_0 && byte <= DIGIT_9)) return checkNumber(node, at);
-      const start = skipWhitespace(cursor.bytes, at, cursor.length);
-      return start === at ? REFUSED : checkValue(node, start, depth);
+      if (byte === Byte.MINUS || (byte !== undefined && byte >= Byte.DIGIT_0 && byte <= Byte.DIGIT_9)) return checkNumber(node, at);
+      const start = skipWhitespace(bytes, at, bytes.length);
+      return start === at ? Scan.REFUSED : checkValue(node, bytes, start, depth);
     }
   }
 }
@@ -346,16 +404,16 @@ function run(root: FastNode, input: Uint8Array): FastResult {
   failed = false;
   let end: number;
   try {
-    end = checkValue(root, 0, 0);
-    if (end >= 0 && skipWhitespace(bytes, end, bytes.length) !== bytes.length) end = REFUSED;
+    end = checkValue(root, bytes, 0, 0);
+    if (end >= 0 && skipWhitespace(bytes, end, bytes.length) !== bytes.length) end = Scan.REFUSED;
   } catch {
     // Nothing here is expected to throw (the stack included: depth is bounded); if anything does, ajv decides.
-    end = FALLBACK;
+    end = Scan.FALLBACK;
   } finally {
     cursor.reset(EMPTY);
   }
-  if (end === REFUSED) return 'invalid';
-  if (end === FALLBACK) return 'fallback';
+  if (end === Scan.REFUSED) return 'invalid';
+  if (end === Scan.FALLBACK) return 'fallback';
   return failed ? 'invalid' : 'valid';
 }
 

@@ -31,6 +31,11 @@ const PATTERNS: Readonly<Record<string, readonly string[]>> = {
   '\\d': ['1', 'a1', 'a', '٣'],
   '^.{2,3}$': ['ab', '😀😀', 'abcd', 'a', 'é€', '\ud800\ud800'],
   '^\\p{L}+$': ['abc', 'été', 'a1', ''],
+  // Byte matchers (src/schema/fast-pattern.ts): one length, in place; varying counts; a quote in a class.
+  '^[a-z0-9-]+$': ['a-1', 'abc', '', 'aB', 'a_b', 'é', 'a-\n'],
+  '^[A-Z]{2}\\d{1,3}x?$': ['AB1', 'AB123x', 'AB1234', 'A1', 'ab1', 'AB12xx', 'AB٣'],
+  '^["a]{2}$': ['"a', 'aa', 'a', '""', 'a\\', 'é"'],
+  '^\\w{3}$': ['a_1', 'ab', 'abcd', 'a-b', 'é12'],
 };
 
 const KEYS = ['a', 'b', 'id', 'qty', 'sku', 'é', '😀', 'a"b', 'a\\b', '', 'x y', '\u0001', '__proto__x'];
