@@ -6,16 +6,13 @@
  * closed), the other broker goes on appending to its partitions itself.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterAppends } from '../../src/broker/cluster/index.js';
 import { Admin, Producer, type ConnectionOptions } from '../../src/client/index.js';
-import type { SealbusConfig } from '../../src/config/index.js';
 import type { JetStreamLogStore } from '../../src/log/index.js';
 import { decodeRecords } from '../../src/log/record-batch.js';
-import type { DevEnvironment } from '../../src/server/dev-environment.js';
-import { natsBackendFiles, onJetStream, startNatsBackend, type NatsBackendFiles } from '../helpers/nats-backend.js';
+import { cutFromNats, natsBackendFiles, sharedStoreBroker, startNatsBackend, type NatsBackendFiles } from '../helpers/nats-backend.js';
 import { skipWithoutNatsServer, type RunningNatsServer } from '../helpers/nats-server.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -28,12 +25,6 @@ const PER_PRODUCER = 300;
 
 const appends = (t: TestBroker): ClusterAppends => t.broker.appendCluster!;
 const jetstream = (t: TestBroker): JetStreamLogStore => t.broker.store as JetStreamLogStore;
-
-/** Closes the broker's NATS connection: to the other brokers it is dead (nothing answers for it), without a graceful word. */
-async function cutFromNats(t: TestBroker): Promise<void> {
-  const store = t.broker.store as unknown as { opened: { connection: { close(): Promise<void> } } };
-  await store.opened.connection.close();
-}
 
 /** Every record value of a partition, in offset order, read from the store of `t`. */
 async function valuesOf(t: TestBroker, partition: number): Promise<string[]> {
@@ -54,20 +45,12 @@ describe.skipIf(skip)('one writer per partition across two brokers', () => {
   let onA: ConnectionOptions;
   let onB: ConnectionOptions;
 
-  function configure(streamPrefix: string, brokerId: string, shareFrom?: TestBroker) {
-    return async (config: SealbusConfig, env: DevEnvironment): Promise<SealbusConfig> => {
-      if (shareFrom !== undefined) await cp(join(shareFrom.env.dir, 'certs'), join(env.dir, 'certs'), { recursive: true, force: true });
-      const localIssuer = shareFrom === undefined ? config.auth.localIssuer : { ...config.auth.localIssuer, keyDir: shareFrom.env.config.auth.localIssuer.keyDir! };
-      return onJetStream({ ...config, auth: { ...config.auth, localIssuer }, audit: { ...config.audit, brokerId } }, nats, files, streamPrefix);
-    };
-  }
-
   beforeAll(async () => {
     files = await natsBackendFiles();
     nats = await startNatsBackend(files);
     const streamPrefix = `w${randomBytes(5).toString('hex')}`;
-    a = await startTestBroker({ configure: configure(streamPrefix, 'broker-a') });
-    b = await startTestBroker({ configure: configure(streamPrefix, 'broker-b', a) });
+    a = await startTestBroker({ configure: sharedStoreBroker(nats, files, streamPrefix, 'broker-a') });
+    b = await startTestBroker({ configure: sharedStoreBroker(nats, files, streamPrefix, 'broker-b', a) });
     onA = { url: a.url, ca: a.ca, cert: a.admin.cert, key: a.admin.key, token: a.admin.token };
     onB = { ...onA, url: b.url };
     const admin = new Admin({ connection: onA });

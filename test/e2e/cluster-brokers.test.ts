@@ -6,18 +6,16 @@
  * broker with an id already in use is refused.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditLog } from '../../src/audit/index.js';
 import { runAuditVerify } from '../../src/cli/audit-verify.js';
 import { Admin } from '../../src/client/index.js';
-import type { SealbusConfig } from '../../src/config/index.js';
 import { generateClientKeys, publicKeysOf, registrationProof } from '../../src/payload/keys.js';
-import type { DevEnvironment } from '../../src/server/dev-environment.js';
 import { rejectionOf } from '../helpers/error-code.js';
-import { natsBackendFiles, onJetStream, startNatsBackend, type NatsBackendFiles } from '../helpers/nats-backend.js';
+import { natsBackendFiles, sharedStoreBroker, startNatsBackend, type NatsBackendFiles } from '../helpers/nats-backend.js';
 import { skipWithoutNatsServer, type RunningNatsServer } from '../helpers/nats-server.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -33,20 +31,11 @@ describe.skipIf(skip)('two brokers on one JetStream store', () => {
   let b: TestBroker;
   const streamPrefix = `c${randomBytes(5).toString('hex')}`;
 
-  /** The jetstream store, this broker id, and (for every broker but the first) the first one's CA, certificates and issuer keys. */
-  function configure(brokerId: string, shareFrom?: TestBroker) {
-    return async (config: SealbusConfig, env: DevEnvironment): Promise<SealbusConfig> => {
-      if (shareFrom !== undefined) await cp(join(shareFrom.env.dir, 'certs'), join(env.dir, 'certs'), { recursive: true, force: true });
-      const localIssuer = shareFrom === undefined ? config.auth.localIssuer : { ...config.auth.localIssuer, keyDir: shareFrom.env.config.auth.localIssuer.keyDir! };
-      return onJetStream({ ...config, auth: { ...config.auth, localIssuer }, audit: { ...config.audit, brokerId } }, nats, files, streamPrefix);
-    };
-  }
-
   beforeAll(async () => {
     files = await natsBackendFiles();
     nats = await startNatsBackend(files);
-    a = await startTestBroker({ configure: configure('broker-a') });
-    b = await startTestBroker({ configure: configure('broker-b', a) });
+    a = await startTestBroker({ configure: sharedStoreBroker(nats, files, streamPrefix, 'broker-a') });
+    b = await startTestBroker({ configure: sharedStoreBroker(nats, files, streamPrefix, 'broker-b', a) });
   }, 60_000);
 
   afterAll(async () => {
@@ -197,13 +186,13 @@ describe.skipIf(skip)('two brokers on one JetStream store', () => {
   });
 
   it('a second broker with an id in use is refused; the id is free again once its holder stops', async () => {
-    const refused = await rejectionOf(startTestBroker({ configure: configure('broker-a', a) }));
+    const refused = await rejectionOf(startTestBroker({ configure: sharedStoreBroker(nats, files, streamPrefix, 'broker-a', a) }));
     expect(refused.code).toBe('SEALBUS_ERR_BROKER_ID_IN_USE');
     expect(refused.message).toContain('"broker-a"');
     const stopped = b;
     b = undefined as unknown as TestBroker; // afterAll must not close it twice if the restart fails
     await stopped.close();
-    b = await startTestBroker({ configure: configure('broker-b', a) });
+    b = await startTestBroker({ configure: sharedStoreBroker(nats, files, streamPrefix, 'broker-b', a) });
     expect((await b.request('GET', '/v1/topics/cluster.orders')).status).toBe(200);
   });
 });

@@ -8,14 +8,11 @@
  * than after their session timeout.
  */
 import { randomBytes } from 'node:crypto';
-import { cp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, type ConnectionOptions } from '../../src/client/index.js';
 import type { ClusterGroups } from '../../src/broker/groups/cluster/index.js';
-import type { SealbusConfig } from '../../src/config/index.js';
-import type { DevEnvironment } from '../../src/server/dev-environment.js';
-import { natsBackendFiles, onJetStream, startNatsBackend, type NatsBackendFiles } from '../helpers/nats-backend.js';
+import { cutFromNats, natsBackendFiles, sharedStoreBroker, startNatsBackend, type NatsBackendFiles } from '../helpers/nats-backend.js';
 import { skipWithoutNatsServer, type RunningNatsServer } from '../helpers/nats-server.js';
 import { startTestBroker, type TestBroker } from '../helpers/test-broker.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -35,12 +32,6 @@ interface Seen {
 
 const cluster = (t: TestBroker): ClusterGroups => t.broker.groupCluster!;
 
-/** Closes the broker's NATS connection: to the other brokers it is dead (nothing answers for it), without a graceful word. */
-async function cutFromNats(t: TestBroker): Promise<void> {
-  const store = t.broker.store as unknown as { opened: { connection: { close(): Promise<void> } } };
-  await store.opened.connection.close();
-}
-
 describe.skipIf(skip)('consumer groups across two brokers', () => {
   let files: NatsBackendFiles;
   let nats: RunningNatsServer;
@@ -54,20 +45,12 @@ describe.skipIf(skip)('consumer groups across two brokers', () => {
   let failures: { member: string; error: unknown }[] = [];
   let produced = 0;
 
-  function configure(streamPrefix: string, brokerId: string, shareFrom?: TestBroker) {
-    return async (config: SealbusConfig, env: DevEnvironment): Promise<SealbusConfig> => {
-      if (shareFrom !== undefined) await cp(join(shareFrom.env.dir, 'certs'), join(env.dir, 'certs'), { recursive: true, force: true });
-      const localIssuer = shareFrom === undefined ? config.auth.localIssuer : { ...config.auth.localIssuer, keyDir: shareFrom.env.config.auth.localIssuer.keyDir! };
-      return onJetStream({ ...config, auth: { ...config.auth, localIssuer }, audit: { ...config.audit, brokerId } }, nats, files, streamPrefix);
-    };
-  }
-
   /** Two brokers on a store of their own, a topic, and both brokers seeing each other in the lease. */
   async function startPair(): Promise<void> {
     const streamPrefix = `g${randomBytes(5).toString('hex')}`;
     const policies = { 'admin.yaml': adminPolicy() };
-    a = await startTestBroker({ policies, configure: configure(streamPrefix, 'broker-a') });
-    b = await startTestBroker({ policies, configure: configure(streamPrefix, 'broker-b', a) });
+    a = await startTestBroker({ policies, configure: sharedStoreBroker(nats, files, streamPrefix, 'broker-a') });
+    b = await startTestBroker({ policies, configure: sharedStoreBroker(nats, files, streamPrefix, 'broker-b', a) });
     onA = { url: a.url, ca: a.ca, cert: a.admin.cert, key: a.admin.key, token: a.admin.token };
     onB = { ...onA, url: b.url };
     const admin = new Admin({ connection: onA });

@@ -5,12 +5,14 @@
  * uses it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../src/auth/index.js';
 import type { SealbusConfig } from '../../src/config/index.js';
+import type { DevEnvironment } from '../../src/server/dev-environment.js';
 import { startNatsServer, type RunningNatsServer } from './nats-server.js';
+import type { TestBroker } from './test-broker.js';
 
 export interface NatsBackendFiles {
   readonly dir: string;
@@ -58,4 +60,23 @@ export function onJetStream(config: SealbusConfig, nats: RunningNatsServer, file
       streamPrefix,
     },
   };
+}
+
+/**
+ * startTestBroker's `configure` for one of several brokers on one JetStream store: the store, the
+ * broker's own id and, for every broker but the first (`shareFrom`), the first one's CA,
+ * certificates and issuer keys, so that every broker accepts the same clients and tokens.
+ */
+export function sharedStoreBroker(nats: RunningNatsServer, files: NatsBackendFiles, streamPrefix: string, brokerId: string, shareFrom?: TestBroker) {
+  return async (config: SealbusConfig, env: DevEnvironment): Promise<SealbusConfig> => {
+    if (shareFrom !== undefined) await cp(join(shareFrom.env.dir, 'certs'), join(env.dir, 'certs'), { recursive: true, force: true });
+    const localIssuer = shareFrom === undefined ? config.auth.localIssuer : { ...config.auth.localIssuer, keyDir: shareFrom.env.config.auth.localIssuer.keyDir! };
+    return onJetStream({ ...config, auth: { ...config.auth, localIssuer }, audit: { ...config.audit, brokerId } }, nats, files, streamPrefix);
+  };
+}
+
+/** Closes a test broker's NATS connection: to the other brokers it is dead (nothing answers for it), without a graceful word. */
+export async function cutFromNats(t: TestBroker): Promise<void> {
+  const store = t.broker.store as unknown as { opened: { connection: { close(): Promise<void> } } };
+  await store.opened.connection.close();
 }
