@@ -8,10 +8,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerRouting, ClusterAppends, RoutedLogStore, encodeForward, partitionKey, rendezvousOwner, type LiveBroker } from '../../src/broker/cluster/index.js';
 import { parseReply } from '../../src/broker/groups/cluster/wire.js';
-import { isSealbusError, SealbusError } from '../../src/errors/index.js';
+import { SealbusError } from '../../src/errors/index.js';
 import { MemoryLogStore, type AppendRequest, type LogStore } from '../../src/log/index.js';
 import { encodeRecords } from '../../src/log/record-batch.js';
 import { MemoryNetwork } from './groups/helpers/memory-bus.js';
+import { rejectionOf } from '../helpers/error-code.js';
 
 const PARTITIONS = 16;
 
@@ -33,15 +34,6 @@ function spied(store: LogStore, id: string, appendedBy: string[], gate: () => Pr
 }
 
 const records = (...values: string[]) => encodeRecords(values.map((value) => ({ value: Buffer.from(value) })));
-
-async function rejection(work: Promise<unknown>): Promise<SealbusError> {
-  const err = await work.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!isSealbusError(err)) throw new Error(`expected a SealbusError, got ${String(err)}`);
-  return err;
-}
 
 describe('one writer per partition (in-memory bus)', () => {
   const closers: (() => unknown)[] = [];
@@ -128,12 +120,12 @@ describe('one writer per partition (in-memory bus)', () => {
     const { store, a, ownedBy } = await setup();
     const p = ownedBy('b')[0]!;
     const missing = Array.from({ length: 200 }, (_, i) => `nope${i}`).find((topic) => rendezvousOwner(partitionKey(topic, 0), ['a', 'b']) === 'b')!;
-    const notFound = await rejection(a.append(missing, 0, { records: records('x') }));
+    const notFound = await rejectionOf(a.append(missing, 0, { records: records('x') }));
     expect(notFound.code).toBe('SEALBUS_ERR_TOPIC_NOT_FOUND');
     expect(notFound.message).toContain(missing);
     // A records section whose count lies: the owner's store refuses it, nothing is stored.
     const lying = { count: 3, bytes: records('x').bytes };
-    const invalid = await rejection(a.append('t', p, { records: lying }));
+    const invalid = await rejectionOf(a.append('t', p, { records: lying }));
     expect(invalid.code).not.toBe('SEALBUS_ERR_INTERNAL');
     expect(invalid.retriable).toBe(false);
     expect((await store.describeTopic('t')).partitions[p]!.highWatermark).toBe(0);
@@ -231,7 +223,7 @@ describe('one writer per partition (in-memory bus)', () => {
     const p = ownedBy('b')[0]!;
     const stamp = { ...(await store.initProducer('p1')), baseSequence: 0 };
     network.stalled.add(network.appendSubjects.append('b'));
-    const err = await rejection(a.append('t', p, { records: records('x'), producer: stamp }));
+    const err = await rejectionOf(a.append('t', p, { records: records('x'), producer: stamp }));
     expect(err.code).toBe('SEALBUS_ERR_STORE_UNAVAILABLE');
     expect(err.retriable).toBe(true);
     expect(err.status).toBeGreaterThanOrEqual(500);
@@ -278,7 +270,7 @@ describe('one writer per partition (in-memory bus)', () => {
     const { network, a, ownedBy } = await setup();
     const p = ownedBy('b')[0]!;
     network.bus().serve(network.appendSubjects.append('b'), () => Buffer.from('{"ok":true,"value":{"baseOffset":"0"}}'));
-    const err = await rejection(a.append('t', p, { records: records('x') }));
+    const err = await rejectionOf(a.append('t', p, { records: records('x') }));
     expect(err.code).toBe('SEALBUS_ERR_STORE_UNAVAILABLE');
   });
 
