@@ -3,7 +3,7 @@
  * this process is the load generator), and the median of runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +60,10 @@ export async function startDevBroker(
   options.onSpawn?.(child);
   await new Promise<void>((resolve, reject) => {
     let out = '';
+    // BENCH_BROKER_STDOUT=FILE keeps what the broker prints (with --trace-gc, its collections).
+    const copy = process.env.BENCH_BROKER_STDOUT;
     child.stdout!.on('data', (chunk: Buffer) => {
+      if (copy !== undefined) appendFileSync(copy, chunk);
       out += chunk.toString();
       if (out.includes('Ctrl-C stops the broker')) resolve();
     });
@@ -171,12 +174,15 @@ export async function consumeAll(connection: ConnectionOptions, topic: string, p
   return rate;
 }
 
-/** Runs `work` against a fresh `sealbus dev` broker in a temporary folder, then stops it and removes the folder. */
-export async function withDevBroker(work: (connection: ConnectionOptions) => Promise<void>): Promise<void> {
+/**
+ * Runs `work` against a fresh `sealbus dev` broker in a temporary folder (with `config`: those
+ * configuration keys over the dev setup, as startDevBroker's), then stops it and removes the folder.
+ */
+export async function withDevBroker(work: (connection: ConnectionOptions, brokerPid: number) => Promise<void>, config?: Record<string, unknown>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sealbus-bench-'));
-  const { child, connection } = await startDevBroker(dir);
+  const { child, connection } = await startDevBroker(dir, config === undefined ? {} : { config });
   try {
-    await work(connection);
+    await work(connection, child.pid!);
   } finally {
     await stopProcess(child);
     await rm(dir, { recursive: true, force: true });

@@ -7,6 +7,11 @@
  * whenever a thread fails, `run` returns null or rejects and the caller checks the batch itself: a
  * produce never waits for a thread to boot and never fails because one died. Threads are unref'ed
  * while idle and end with `close()`.
+ *
+ * A hop to a thread must cost little next to the check it saves (a few µs per record), so a batch
+ * is copied into a ring of shared memory that each thread has from its start (a copy of bytes,
+ * nothing allocated), and a schema is sent to a thread once, not with every batch. Only a batch
+ * larger than the ring's free space is posted as its own transferred copy.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -18,6 +23,8 @@ const WORKER_URL = new URL('../schema/validation-worker.js', import.meta.url);
 
 /** Batches smaller than this are checked on the main thread: the hop to a thread costs more. */
 export const MIN_POOL_BYTES = 32 * 1024;
+/** Each thread's ring of shared memory for the batches it is given. */
+export const RING_BYTES = 4 * 1024 * 1024;
 export const MAX_VALIDATION_THREADS = 16;
 const MAX_FAILED_STARTS = 3;
 
@@ -43,12 +50,41 @@ interface Pending {
   readonly reject: (error: Error) => void;
 }
 
+/** A batch's place in a thread's ring, held until the thread answers for it. */
+interface Slot {
+  readonly id: number;
+  readonly start: number;
+  readonly end: number;
+  done: boolean;
+}
+
 interface Thread {
   readonly worker: Worker;
   ready: boolean;
   /** Set once, by the first of its error, messageerror and exit events. */
   lost: boolean;
   readonly jobs: Map<number, Pending>;
+  readonly ring: Uint8Array;
+  /** Places in the ring in the order they were taken (and, the thread answering in order, freed). */
+  readonly slots: Slot[];
+  /** Schema ids the thread has been sent. */
+  readonly schemas: Set<number>;
+}
+
+/** Where a batch of `size` bytes fits in the ring after its taken places, or -1. */
+function ringPlace(thread: Thread, size: number): number {
+  const { slots, ring } = thread;
+  if (slots.length === 0) return size <= ring.length ? 0 : -1;
+  const oldest = slots[0]!.start;
+  const newest = slots[slots.length - 1]!;
+  const head = newest.end;
+  if (newest.start >= oldest) {
+    // Not wrapped: free space after the newest place, and before the oldest.
+    if (head + size <= ring.length) return head;
+    return size <= oldest ? 0 : -1;
+  }
+  // The ring has wrapped: the free space lies between the newest place and the oldest.
+  return head + size <= oldest ? head : -1;
 }
 
 type Reply = { readonly ready: true } | { readonly id: number; readonly verdict: SectionVerdict } | { readonly id: number; readonly error: string };
@@ -82,13 +118,28 @@ export class ValidationPool {
     const thread = this.#pick();
     if (thread === null) return null;
     const id = this.#nextId++;
-    // An exact copy, transferred: a view's whole underlying buffer would otherwise be cloned.
-    const bytes = new Uint8Array(job.section.bytes.length);
-    bytes.set(job.section.bytes);
+    const source = job.section.bytes;
+    // Each schema goes to a thread once; the thread keeps it by id.
+    const subjects = job.subjects.map(({ subject, schemaId, schema }) => (thread.schemas.has(schemaId) ? { subject, schemaId } : { subject, schemaId, schema }));
+    for (const { schemaId } of job.subjects) thread.schemas.add(schemaId);
+    const message: Record<string, unknown> = { id, count: job.section.count, subjects, options: job.options };
+    const transfer: ArrayBuffer[] = [];
+    const start = ringPlace(thread, source.length);
+    if (start >= 0) {
+      thread.ring.set(source, start);
+      thread.slots.push({ id, start, end: start + source.length, done: false });
+      message.ring = [start, source.length];
+    } else {
+      // An exact copy, transferred: a view's whole underlying buffer would otherwise be cloned.
+      const bytes = new Uint8Array(source.length);
+      bytes.set(source);
+      message.bytes = bytes;
+      transfer.push(bytes.buffer);
+    }
     return new Promise<SectionVerdict>((resolve, reject) => {
       thread.jobs.set(id, { resolve, reject });
       thread.worker.ref();
-      thread.worker.postMessage({ id, bytes, count: job.section.count, subjects: job.subjects, options: job.options }, [bytes.buffer]);
+      thread.worker.postMessage(message, transfer);
     });
   }
 
@@ -117,15 +168,19 @@ export class ValidationPool {
   }
 
   #spawn(index: number): Thread {
-    const worker = new Worker(this.workerUrl, { name: 'sealbus-validation', execArgv: [] });
+    const ring = new SharedArrayBuffer(RING_BYTES);
+    const worker = new Worker(this.workerUrl, { name: 'sealbus-validation', execArgv: [], workerData: { ring } });
     this.#started++;
-    const thread: Thread = { worker, ready: false, lost: false, jobs: new Map() };
+    const thread: Thread = { worker, ready: false, lost: false, jobs: new Map(), ring: new Uint8Array(ring), slots: [], schemas: new Set() };
     this.#threads[index] = thread;
     worker.on('message', (reply: Reply) => {
       if ('ready' in reply) {
         thread.ready = true;
         return;
       }
+      const slot = thread.slots.find((taken) => taken.id === reply.id);
+      if (slot !== undefined) slot.done = true;
+      while (thread.slots[0]?.done === true) thread.slots.shift();
       const job = thread.jobs.get(reply.id);
       if (job === undefined) return;
       thread.jobs.delete(reply.id);

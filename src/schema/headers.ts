@@ -18,11 +18,17 @@ export const DEAD_LETTER_PRODUCER_HEADER = 'sealbus-dead-letter-producer';
 
 /** The schema id a header value names, or null when it names none (absent, not a decimal id). */
 export function schemaIdOf(value: Buffer | null | undefined): number | null {
-  if (value === null || value === undefined || value.length === 0 || value.length > 15) return null;
+  return value === null || value === undefined ? null : schemaIdAt(value, 0, value.length);
+}
+
+/** schemaIdOf for the header value at `bytes[start, end)`, read in place. */
+export function schemaIdAt(bytes: Uint8Array, start: number, end: number): number | null {
+  if (end - start < 1 || end - start > 15 || bytes[start] === 0x30) return null;
   let id = 0;
-  for (const byte of value) {
+  for (let at = start; at < end; at++) {
+    const byte = bytes[at]!;
     if (byte < 0x30 || byte > 0x39) return null;
     id = id * 10 + (byte - 0x30);
   }
-  return id > 0 && value[0] !== 0x30 ? id : null;
+  return id;
 }

@@ -5,9 +5,9 @@
  * validation threads (src/broker/validation-pool.ts) for large ones, so both give the same verdict
  * in the same order: records in order, and for each the value's id, the value, the key's id, the key.
  */
-import { decodeRecordSection, type LogRecord } from '../log/record-batch.js';
+import { RecordSpans } from '../log/record-spans.js';
 import type { EncodedRecords } from '../log/types.js';
-import { KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, schemaIdOf } from './headers.js';
+import { KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, schemaIdAt } from './headers.js';
 import type { SchemaSubject } from './registry-state.js';
 import type { Validator } from './validator.js';
 
@@ -38,11 +38,15 @@ export interface SectionCheckOptions {
   readonly firstInvalidOnly: boolean;
 }
 
-const SUBJECT_HEADERS: Record<SchemaSubject, string> = { value: SCHEMA_ID_HEADER, key: KEY_SCHEMA_ID_HEADER };
+const SUBJECT_HEADERS: Record<SchemaSubject, Uint8Array> = { value: Buffer.from(SCHEMA_ID_HEADER), key: Buffer.from(KEY_SCHEMA_ID_HEADER) };
 
-function headerValue(record: LogRecord, name: string): Buffer | null | undefined {
-  for (const header of record.headers) if (header.name === name) return header.value;
-  return undefined;
+/** One governed subject, looked up once per section rather than once per record. */
+interface SubjectCheck {
+  readonly subject: SchemaSubject;
+  readonly schemaId: number;
+  readonly header: Uint8Array;
+  /** null on encrypted topics, whose values are sealed. */
+  readonly validator: Validator | null;
 }
 
 export function checkSection(
@@ -51,19 +55,21 @@ export function checkSection(
   validatorOf: (schemaId: number) => Validator,
   options: SectionCheckOptions,
 ): SectionVerdict {
-  const records = decodeRecordSection(section);
+  const checks: SubjectCheck[] = subjects.map(({ subject, schemaId }) => ({ subject, schemaId, header: SUBJECT_HEADERS[subject], validator: options.encrypted ? null : validatorOf(schemaId) }));
+  const records = new RecordSpans(section);
+  const bytes = records.bytes;
   const invalid: InvalidRecord[] = [];
-  for (let index = 0; index < records.length; index++) {
-    const record = records[index]!;
-    for (const { subject, schemaId } of subjects) {
-      const given = headerValue(record, SUBJECT_HEADERS[subject]);
-      if (schemaIdOf(given) !== schemaId) {
-        return { kind: 'stale', record: index, subject, given: given == null ? 'none' : given.toString('latin1').slice(0, 20), current: schemaId };
+  while (records.next()) {
+    for (const { subject, schemaId, header, validator } of checks) {
+      const at = records.header(header);
+      if (at < 0 || schemaIdAt(bytes, at, records.headerEnd) !== schemaId) {
+        const given = at < 0 ? 'none' : bytes.toString('latin1', at, Math.min(records.headerEnd, at + 20));
+        return { kind: 'stale', record: records.index, subject, given, current: schemaId };
       }
-      if (options.encrypted) continue;
-      const failure = validatorOf(schemaId).validateBytes(subject === 'value' ? record.value : record.key);
+      if (validator === null) continue;
+      const failure = validator.validateBytes(subject === 'value' ? records.value() : records.key());
       if (failure === null) continue;
-      invalid.push({ index, subject, schemaId, ...failure });
+      invalid.push({ index: records.index, subject, schemaId, ...failure });
       if (options.firstInvalidOnly) return { kind: 'checked', invalid };
       break; // one reason per record is enough to dead-letter it
     }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ValidationPool, type ValidationJob } from '../../src/broker/validation-pool.js';
+import { RING_BYTES, ValidationPool, type ValidationJob } from '../../src/broker/validation-pool.js';
 import { encodeRecords, type RecordInput } from '../../src/log/record-batch.js';
 import { KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, compileValidator, type JsonSchema } from '../../src/schema/index.js';
 import { checkSection, type SectionCheckOptions } from '../../src/schema/section-check.js';
@@ -90,6 +90,31 @@ describe('ValidationPool', () => {
       ],
     });
     expect(inline(cases[3]!.records, cases[3]!.options)).toMatchObject({ kind: 'stale', record: 60, subject: 'key', given: '8', current: 9 });
+  });
+
+  it('keeps each batch apart in the shared ring while many are in flight and it wraps around, and takes a batch larger than the ring as a copy', async () => {
+    const pool = await readyPool();
+    const options: SectionCheckOptions = { encrypted: false, firstInvalidOnly: false };
+    // 120 batches of ~87 KB, 12 in flight at a time: the ring (4 MiB) wraps around twice. Batch n
+    // has its invalid record at index n % 100, so an answer computed on another batch's bytes would show.
+    const batches = Array.from({ length: 120 }, (_, n) => batch((i) => (i === n % 100 ? record({ ...orderValue(), qty: 'many', id: -n }) : null)));
+    expect(batches.reduce((sum, records) => sum + encodeRecords(records).bytes.length, 0)).toBeGreaterThan(2 * RING_BYTES);
+    for (let wave = 0; wave < batches.length; wave += 12) {
+      const sent = batches.slice(wave, wave + 12);
+      const verdicts = await Promise.all(
+        sent.map((records, n) => {
+          const running = pool.run({ section: encodeRecords(records), subjects: SUBJECTS, options });
+          expect(running, `batch ${wave + n}`).not.toBeNull();
+          return running!;
+        }),
+      );
+      verdicts.forEach((verdict, n) => expect(verdict, `batch ${wave + n}`).toEqual(inline(sent[n]!, options)));
+    }
+    // Larger than the ring: posted as its own copy, the same verdict.
+    const huge = Array.from({ length: Math.ceil((RING_BYTES * 1.2) / 900) }, () => record(orderValue()));
+    huge[7] = record('{"id": 1,');
+    expect(encodeRecords(huge).bytes.length).toBeGreaterThan(RING_BYTES);
+    expect(await pool.run({ section: encodeRecords(huge), subjects: SUBJECTS, options })).toEqual(inline(huge, options));
   });
 
   it('stops starting threads that die while loading, and keeps answering null (checks stay inline)', async () => {

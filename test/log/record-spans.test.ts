@@ -1,0 +1,64 @@
+/**
+ * RecordSpans reads a records section in place: it must see what decodeRecordSection sees, record
+ * for record, and throw SEALBUS_ERR_BATCH_INVALID (never read past a record) on a forged section.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeRecordSection, encodeRecords, type RecordInput } from '../../src/log/record-batch.js';
+import { RecordSpans } from '../../src/log/record-spans.js';
+import { codeOfThrow } from '../helpers/error-code.js';
+
+const bytes = fc.option(fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)), { nil: null });
+const header = fc.record({ name: fc.constantFrom('sealbus-schema', 'sealbus-key-schema', 'trace', 'sealbus-schemaX'), value: bytes });
+const record: fc.Arbitrary<RecordInput> = fc.record({ key: bytes, value: bytes, headers: fc.array(header, { maxLength: 4 }) });
+
+function walk(records: RecordSpans, names: readonly string[]) {
+  const seen = [];
+  while (records.next()) {
+    const found = names.map((name) => {
+      const at = records.header(Buffer.from(name));
+      return at < 0 ? null : records.bytes.subarray(at, records.headerEnd);
+    });
+    seen.push({ index: records.index, key: records.key(), value: records.value(), found });
+  }
+  return seen;
+}
+
+describe('RecordSpans', () => {
+  it("finds each record's key, value and first header of a name as decodeRecordSection does", () => {
+    const names = ['sealbus-schema', 'sealbus-key-schema', 'absent'];
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 8 }), (inputs) => {
+        const section = encodeRecords(inputs);
+        const expected = decodeRecordSection(section).map((decoded, index) => ({
+          index,
+          key: decoded.key,
+          value: decoded.value,
+          // The first header of the name; a null value reads as absent.
+          found: names.map((name) => decoded.headers.find((h) => h.name === name)?.value ?? null),
+        }));
+        expect(walk(new RecordSpans(section), names)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('throws SEALBUS_ERR_BATCH_INVALID on a cut, overlong or padded section, and on a forged count', () => {
+    const section = encodeRecords([{ key: null, value: Buffer.from('{"a":1}'), headers: [{ name: 'sealbus-schema', value: Buffer.from('7') }] }, { value: Buffer.from('x') }]);
+    const forged = [
+      { count: 2, bytes: section.bytes.subarray(0, section.bytes.length - 1) },
+      { count: 3, bytes: section.bytes },
+      { count: 1, bytes: section.bytes },
+      { count: 1_000_000, bytes: section.bytes },
+      { count: 2, bytes: Buffer.concat([section.bytes, Buffer.from([0])]) },
+    ];
+    for (const bad of forged) {
+      const code = codeOfThrow(() => walk(new RecordSpans(bad), ['sealbus-schema']));
+      expect(code, `count ${bad.count}, ${bad.bytes.length} bytes`).toBe('SEALBUS_ERR_BATCH_INVALID');
+    }
+    // A value length that points past its record.
+    const lying = Buffer.from(section.bytes);
+    lying.writeInt32LE(1000, 4 + 1 + 4);
+    expect(codeOfThrow(() => walk(new RecordSpans({ count: 2, bytes: lying }), []))).toBe('SEALBUS_ERR_BATCH_INVALID');
+  });
+});
