@@ -5,7 +5,7 @@
  * Canonicalization Scheme (RFC 8785) for the values an audit record can hold. A verifier in
  * another language reproduces the bytes with any RFC 8785 library.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { SealbusError } from '../errors/index.js';
 
 /** Deeper values are refused: recursion on untrusted input must stay far from the stack limit. */
@@ -62,9 +62,61 @@ function write(value: unknown, depth: number): string {
   return `${out}}`;
 }
 
+/** Returned by `sorted` where JSON.stringify of a copy cannot give the canonical text. */
+const NO_COPY: unique symbol = Symbol('no sorted copy');
+
+/** An object key V8 enumerates before the others, whatever the insertion order: an array index. */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]{0,9})$/;
+
+/**
+ * A copy of `value` with every object's keys inserted in canonical order, checked as `write`
+ * checks it, so that the engine's own JSON.stringify writes the canonical text in one native
+ * pass: the same strings, numbers and order, at a fraction of the cost of concatenating it here
+ * (this runs for every audit event). NO_COPY where insertion order would not hold: a key that is
+ * an array index (enumerated first, in numeric order) or `__proto__` (a setter, not a key).
+ */
+function sorted(value: unknown, depth: number): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw invalid(`${String(value)} has no JSON form`);
+      return value;
+    case 'object':
+      break;
+    default:
+      throw invalid(`a ${typeof value} has no JSON form`);
+  }
+  if (value === null) return null;
+  if (depth >= MAX_CANONICAL_DEPTH) throw invalid(`nested deeper than ${MAX_CANONICAL_DEPTH} levels`);
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array<unknown>(value.length);
+    for (let index = 0; index < value.length; index++) {
+      const item = sorted(value[index], depth + 1);
+      if (item === NO_COPY) return NO_COPY;
+      copy[index] = item;
+    }
+    return copy;
+  }
+  if (!isPlainObject(value)) throw invalid('only plain objects, arrays and JSON scalars have a canonical form');
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  const copy: Record<string, unknown> = {};
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    if (key === '__proto__' || (key.charCodeAt(0) <= 0x39 && ARRAY_INDEX.test(key) && Number(key) < 2 ** 32 - 1)) return NO_COPY;
+    const item = sorted(record[key], depth + 1);
+    if (item === NO_COPY) return NO_COPY;
+    copy[key] = item;
+  }
+  return copy;
+}
+
 /** The canonical JSON text of `value`; throws SEALBUS_ERR_AUDIT_INVALID for anything JSON cannot hold. */
 export function canonicalJson(value: unknown): string {
-  return write(value, 0);
+  const copy = sorted(value, 0);
+  return copy === NO_COPY ? write(value, 0) : JSON.stringify(copy);
 }
 
 /** The UTF-8 bytes of `canonicalJson(value)`: what hashes and signatures cover. */
@@ -72,7 +124,7 @@ export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), 'utf8');
 }
 
-/** Lowercase hex SHA-256. */
+/** Lowercase hex SHA-256 (one-shot: no Hash object per event). */
 export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return hash('sha256', bytes, 'hex');
 }
