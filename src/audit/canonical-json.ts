@@ -62,6 +62,24 @@ function write(value: unknown, depth: number): string {
   return `${out}}`;
 }
 
+/**
+ * `keys` sorted by UTF-16 code units, in place. An event's objects have a few dozen keys at most:
+ * an insertion sort of those allocates nothing, where Array.prototype.sort takes a work copy.
+ */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 32) return keys.sort();
+  for (let index = 1; index < keys.length; index++) {
+    const key = keys[index]!;
+    let at = index - 1;
+    while (at >= 0 && keys[at]! > key) {
+      keys[at + 1] = keys[at]!;
+      at--;
+    }
+    keys[at + 1] = key;
+  }
+  return keys;
+}
+
 /** Returned by `sorted` where JSON.stringify of a copy cannot give the canonical text. */
 const NO_COPY: unique symbol = Symbol('no sorted copy');
 
@@ -101,7 +119,7 @@ function sorted(value: unknown, depth: number): unknown {
   }
   if (!isPlainObject(value)) throw invalid('only plain objects, arrays and JSON scalars have a canonical form');
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  const keys = sortKeys(Object.keys(record));
   const copy: Record<string, unknown> = {};
   for (let index = 0; index < keys.length; index++) {
     const key = keys[index]!;
