@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileLogStore } from '../../src/log/file/file-log-store.js';
+import { SYNC_WRITE_BYTES, nodeFileSystem } from '../../src/log/file/fs-seam.js';
 import { openLogStore } from '../../src/log/index.js';
 import { MemoryLogStore } from '../../src/log/memory/memory-log-store.js';
 import { MAX_PRODUCER_EPOCH, ProducerRegistry } from '../../src/log/producer-registry.js';
@@ -69,5 +72,24 @@ describe('openLogStore', () => {
     await expectCode(store.open(), 'SEALBUS_ERR_STORE_CLOSED');
     await store.close();
     await expectCode(store.createTopic('t', { partitions: 1 }), 'SEALBUS_ERR_STORE_CLOSED');
+  });
+});
+
+describe('the file system seam', () => {
+  it('writes every byte at the position, small writes on this thread and large ones in the pool, and rejects (never throws) on a bad descriptor', async () => {
+    const { dir, remove } = await makeTempDir();
+    const fd = await nodeFileSystem.open(join(dir, 'f'), 'w');
+    const small = [Buffer.from('head'), Buffer.alloc(1000, 1)];
+    const large = [Buffer.alloc(SYNC_WRITE_BYTES, 2), Buffer.alloc(10, 3)];
+    expect(await nodeFileSystem.writev(fd, small, 0)).toBe(1004);
+    expect(await nodeFileSystem.writev(fd, large, 1004)).toBe(SYNC_WRITE_BYTES + 10);
+    await nodeFileSystem.close(fd);
+    expect(await readFile(join(dir, 'f'))).toEqual(Buffer.concat([...small, ...large]));
+    for (const buffers of [small, large]) {
+      let result: Promise<number> | undefined;
+      expect(() => (result = nodeFileSystem.writev(fd, buffers, 0))).not.toThrow();
+      await expect(result).rejects.toMatchObject({ code: 'EBADF' });
+    }
+    await remove();
   });
 });
