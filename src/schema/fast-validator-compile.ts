@@ -21,6 +21,12 @@ export const TYPE_ARRAY = 32;
 export const TYPE_OBJECT = 64;
 const ANY_TYPE = 127;
 
+/** FastNode.numbersPassing: which number literals pass the node's keywords whatever their value. */
+export const NUMBERS_NONE = 0;
+/** Those without a minus sign. */
+export const NUMBERS_NON_NEGATIVE = 1;
+export const NUMBERS_ALL = 2;
+
 const TYPE_BITS: Readonly<Record<string, number>> = {
   null: TYPE_NULL,
   boolean: TYPE_BOOLEAN,
@@ -63,6 +69,9 @@ export class Choices {
   }
 }
 
+/** Properties (by index) below this are marked seen by a bit each in the fast path, the others by stamps. */
+export const SEEN_BITS = 31;
+
 /** The properties an object node knows (named in `properties` or `required`), found by their bytes. */
 export class PropertyTable {
   readonly names: string[] = [];
@@ -70,20 +79,21 @@ export class PropertyTable {
   /** The schema of each property; null for a name only in `required` (any value, but additional). */
   readonly nodes: (FastNode | null)[] = [];
   readonly required: number[] = [];
-  requiredCount = 0;
   /** The visit in which each property was last seen: a repeat within one object is a duplicate key. */
   stamps = new Int32Array(0);
   /**
-   * Per property, whether its UTF-8 can be matched against a key as written (no quote, backslash or
-   * control character, which a key would have to escape).
-   */
-  plain = new Uint8Array(0);
-  /**
    * The property that followed each one (at `count`: the first) in the last object seen. Records of
    * a topic mostly repeat one key order, so this guess, checked byte for byte, usually finds a key
-   * in one pass over it.
+   * in one pass over it. Only properties whose UTF-8 can be matched against a key as written are
+   * ever guessed (no quote, backslash or control character, which a key would have to escape).
    */
   following = new Int32Array(0);
+  /** Per property, whether it may be guessed in `following`. */
+  plain = new Uint8Array(0);
+  /** The required properties below SEEN_BITS, one bit each, as the fast path marks properties seen. */
+  requiredBits = 0;
+  /** How many properties from SEEN_BITS on are required (the fast path counts those it sees). */
+  requiredStamped = 0;
   count = 0;
   /** Open addressing: index + 1 of the property in each slot, 0 for none. */
   slots = new Int32Array(0);
@@ -111,14 +121,19 @@ export class PropertyTable {
     this.count = this.names.length;
     this.stamps = new Int32Array(this.count);
     this.plain = Uint8Array.from(this.bytes, (bytes) => (bytes !== null && bytes.every((byte) => byte >= 0x20 && byte !== 0x22 && byte !== 0x5c) ? 1 : 0));
-    this.following = Int32Array.from({ length: this.count + 1 }, (_, index) => (index === this.count ? (this.count > 0 ? 0 : -1) : index + 1 < this.count ? index + 1 : -1));
+    const guess = (property: number): number => (property < this.count && this.plain[property] === 1 ? property : -1);
+    this.following = Int32Array.from({ length: this.count + 1 }, (_, index) => guess(index === this.count ? 0 : index + 1));
     this.bytes.forEach((bytes, index) => {
       if (bytes === null) return;
       let slot = keyHash(bytes, 0, bytes.length) & this.mask;
       while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
       this.slots[slot] = index + 1;
     });
-    this.requiredCount = this.required.reduce((sum, flag) => sum + flag, 0);
+    this.required.forEach((flag, index) => {
+      if (flag === 0) return;
+      if (index < SEEN_BITS) this.requiredBits |= 1 << index;
+      else this.requiredStamped++;
+    });
   }
 }
 
@@ -143,6 +158,16 @@ export class FastNode {
    * approximated number must be clear of each (settledNumber in fast-validator.ts).
    */
   comparedNumbers = new Float64Array(0);
+  /** NUMBERS_*: set by numbersPassingOf once the node is complete; NONE (compute every value) until then. */
+  numbersPassing = NUMBERS_NONE;
+  /**
+   * Whether an integer is judged by integerLow and integerHigh alone: the node admits integers and
+   * holds no enum or const. Set by finished(), like numbersPassing.
+   */
+  integersByRange = false;
+  /** The least and greatest integers within the node's bounds (see integerRangeOf). */
+  integerLow = -Infinity;
+  integerHigh = Infinity;
   hasLengthChecks = false;
   minLength = 0;
   maxLength = Infinity;
@@ -194,8 +219,39 @@ export class FastNode {
 export const TRACKED_UNKNOWN_KEYS = 64;
 export const TRACKED_KEY_BYTES = 64;
 
+/**
+ * Which number literals pass every number keyword of `node` whatever their value, so that the fast
+ * path need not compute it. A literal without a minus sign is +0 or more as JSON.parse reads it,
+ * however it rounds or underflows (no exponent reaches the keywords: the lexer falls back on one),
+ * so it passes a `minimum` of 0 or less and an `exclusiveMinimum` below 0, where ajv compares with
+ * `<` and `<=`. A literal with a minus sign may still be -0 (`-0`, `-0.00`), which also passes a
+ * `minimum` of 0: those are left to the value, as is every `integer`-only node (2.5 has no minus
+ * sign) and every enum or const.
+ */
+function numbersPassingOf(node: FastNode): number {
+  if ((node.types & TYPE_NUMBER) === 0 || node.choices !== null) return NUMBERS_NONE;
+  if (!node.hasNumberChecks) return NUMBERS_ALL;
+  const unbounded = node.maximum === Infinity && node.exclusiveMaximum === Infinity;
+  return unbounded && node.minimum <= 0 && node.exclusiveMinimum < 0 ? NUMBERS_NON_NEGATIVE : NUMBERS_NONE;
+}
+
+/**
+ * The integers that pass the bounds: an integer v is >= minimum exactly when it is >= ceil(minimum),
+ * and > exclusiveMinimum when it is >= floor(exclusiveMinimum) + 1 (likewise above). The + 1 and
+ * - 1 may round only for a bound beyond 2^53, and then the result stays beyond 2^53 on the same
+ * side, which the integers it is used for (at most 9 digits) cannot reach. Signed zeros compare
+ * equal, here as in ajv.
+ */
+function finished(node: FastNode): FastNode {
+  node.numbersPassing = numbersPassingOf(node);
+  node.integersByRange = (node.types & TYPE_INTEGER) !== 0 && node.choices === null;
+  node.integerLow = Math.max(Math.ceil(node.minimum), Math.floor(node.exclusiveMinimum) + 1);
+  node.integerHigh = Math.min(Math.floor(node.maximum), Math.ceil(node.exclusiveMaximum) - 1);
+  return node;
+}
+
 /** Admits anything: the values of unconstrained properties and items. */
-export const ANY_VALUE = new FastNode();
+export const ANY_VALUE = finished(new FastNode());
 
 type Primitive = null | boolean | number | string;
 
@@ -348,15 +404,15 @@ function compileObject(schema: { readonly [keyword: string]: unknown }, root: bo
   }
   const compared = [...(node.hasNumberChecks ? [node.minimum, node.maximum, node.exclusiveMinimum, node.exclusiveMaximum] : []), ...(node.choices?.numbers ?? [])];
   node.comparedNumbers = Float64Array.from(compared.filter((value) => Number.isFinite(value)));
-  return node;
+  return finished(node);
 }
 
 function compileNode(schema: unknown, root: boolean): FastNode {
-  if (schema === true) return new FastNode();
+  if (schema === true) return finished(new FastNode());
   if (schema === false) {
     const never = new FastNode();
     never.types = 0;
-    return never;
+    return finished(never);
   }
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) fail();
   return compileObject(schema as { readonly [keyword: string]: unknown }, root);

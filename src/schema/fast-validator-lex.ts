@@ -18,8 +18,9 @@ export const FALLBACK = -2;
 /** `Cursor.numberValue` is what JSON.parse makes of the literal. */
 export const EXACT = 0;
 /**
- * `Cursor.numberValue` is within a relative 1e-13 of the literal (at most 300 digits, each step of
- * the mantissa rounding at most twice by 2^-53, the power and the division once more).
+ * `Cursor.numberValue` is within a relative 1e-13 of the literal (at most 300 digits, taken nine at
+ * a time: each of at most 35 steps of the mantissa rounding at most twice by 2^-53, the power and
+ * the division once more).
  */
 export const APPROXIMATE = 1;
 /** Not computed: exactNumber() reads the literal's text. */
@@ -225,44 +226,54 @@ export function stringBytesEqual(expected: Uint8Array): boolean {
   return true;
 }
 
+/** Distinct keys among the `count` (at most `limit`) unknown ones recorded in `spans` as start and end in the record, or -1 when that cannot be told cheaply. */
+export function distinctKeys(spans: Int32Array, count: number, limit: number): number {
+  if (count > limit) return -1;
+  const { bytes } = cursor;
+  let distinct = 0;
+  for (let key = 0; key < count; key++) {
+    const start = spans[2 * key]!;
+    if (start < 0) return -1;
+    const size = spans[2 * key + 1]! - start;
+    let repeat = false;
+    for (let earlier = 0; earlier < key && !repeat; earlier++) {
+      const other = spans[2 * earlier]!;
+      if (spans[2 * earlier + 1]! - other !== size) continue;
+      let index = 0;
+      while (index < size && bytes[start + index] === bytes[other + index]) index++;
+      repeat = index === size;
+    }
+    if (!repeat) distinct++;
+  }
+  return distinct;
+}
+
 function isDigit(byte: number): boolean {
   return byte >= Byte.DIGIT_0 && byte <= Byte.DIGIT_9;
 }
 
 /**
- * Scans the number at `at`. An exponent, or 16 integer digits and more, is left to parseJson: the
- * one may overflow, the other may be beyond 2^53, and both are rare in records. Every other literal
- * is one that parseJson's prescan lets through.
+ * Scans the number at `at`, for its grammar and parseJson's limits only: most keywords need no
+ * value (any number, or any without a minus sign, passes them), and readNumber computes it where
+ * one does. An exponent, or 16 integer digits and more, is left to parseJson: the one may overflow,
+ * the other may be beyond 2^53, and both are rare in records. Every other literal is one that
+ * parseJson's prescan lets through.
  */
-export function scanNumber(at: number): number {
-  const { bytes, length } = cursor;
+export function scanNumber(bytes: Buffer, at: number, length: number): number {
   let index = at;
-  const negative = bytes[index] === Byte.MINUS;
-  if (negative) index++;
+  if (bytes[index] === Byte.MINUS) index++;
   const integerStart = index;
-  let mantissa = 0;
   if (bytes[index] === Byte.DIGIT_0) {
     index++;
   } else {
-    for (; index < length; index++) {
-      const byte = bytes[index]!;
-      if (!isDigit(byte)) break;
-      mantissa = mantissa * 10 + (byte - Byte.DIGIT_0);
-    }
+    while (index < length && isDigit(bytes[index]!)) index++;
     if (index === integerStart) return Code.REFUSED;
+    if (index - integerStart >= Code.SAFE_INTEGER_DIGITS) return Code.FALLBACK;
   }
-  if (index - integerStart >= Code.SAFE_INTEGER_DIGITS) return Code.FALLBACK;
-  let fractionDigits = 0;
-  if (bytes[index] === Byte.DOT) {
-    index++;
-    const fractionStart = index;
-    for (; index < length; index++) {
-      const byte = bytes[index]!;
-      if (!isDigit(byte)) break;
-      mantissa = mantissa * 10 + (byte - Byte.DIGIT_0);
-    }
-    fractionDigits = index - fractionStart;
-    if (fractionDigits === 0) return Code.REFUSED;
+  if (index < length && bytes[index] === Byte.DOT) {
+    const fractionStart = ++index;
+    while (index < length && isDigit(bytes[index]!)) index++;
+    if (index === fractionStart) return Code.REFUSED;
   }
   if (index < length && (bytes[index]! | Byte.LOWER_CASE_BIT) === Byte.LOWER_E) {
     index++;
@@ -271,15 +282,48 @@ export function scanNumber(at: number): number {
     while (index < length && isDigit(bytes[index]!)) index++;
     return index === exponentStart ? Code.REFUSED : Code.FALLBACK;
   }
-  cursor.numberStart = at;
-  cursor.numberEnd = index;
+  return index;
+}
+
+/**
+ * Leaves in the cursor the value of the literal at `bytes[start, end)`, which scanNumber accepted
+ * (so: no exponent, fewer than 16 integer digits).
+ */
+export function readNumber(bytes: Buffer, start: number, end: number): void {
+  let index = start;
+  const negative = bytes[index] === Byte.MINUS;
+  if (negative) index++;
+  const integerStart = index;
+  // Nine digits at a time in an integer: a float multiply and add per digit would be one long chain
+  // of dependent operations. Every partial mantissa not above 2^53 is exact (each is at most the
+  // whole), so the mantissa is exact when it is not above MAX_SAFE_INTEGER, and above it otherwise.
+  let mantissa = 0;
+  let chunk = 0;
+  let chunkDigits = 0;
+  let fractionDigits = 0;
+  for (; index < end; index++) {
+    const byte = bytes[index]!;
+    if (byte === Byte.DOT) {
+      fractionDigits = end - index - 1;
+      continue;
+    }
+    chunk = chunk * 10 + (byte - Byte.DIGIT_0);
+    if (++chunkDigits === 9) {
+      mantissa = mantissa * 1e9 + chunk;
+      chunk = 0;
+      chunkDigits = 0;
+    }
+  }
+  mantissa = mantissa * POWERS_OF_TEN[chunkDigits]! + chunk;
+  cursor.numberStart = start;
+  cursor.numberEnd = end;
   if (mantissa <= Number.MAX_SAFE_INTEGER && fractionDigits <= Code.EXACT_POWERS) {
     // Both operands exact, so the one rounding of the division is JSON.parse's correctly rounded
     // result (and -0 stays -0, as in JSON.parse).
     const value = fractionDigits === 0 ? mantissa : mantissa / POWERS_OF_TEN[fractionDigits]!;
     cursor.numberValue = negative ? -value : value;
     cursor.numberPrecision = Code.EXACT;
-  } else if (index - integerStart <= MAX_APPROXIMATE_DIGITS) {
+  } else if (end - integerStart <= MAX_APPROXIMATE_DIGITS) {
     // JSON.stringify writes 17 significant digits for many a computed price (16.990000000000002).
     const value = mantissa / POWERS_OF_TEN[fractionDigits]!;
     cursor.numberValue = negative ? -value : value;
@@ -287,7 +331,6 @@ export function scanNumber(at: number): number {
   } else {
     cursor.numberPrecision = Code.FROM_TEXT;
   }
-  return index;
 }
 
 /** Whether the approximate last number lies clearly on one side of `bound` (always, for an absent, infinite one). */

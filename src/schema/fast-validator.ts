@@ -22,12 +22,17 @@ import {
   TYPE_NUMBER,
   TYPE_OBJECT,
   TYPE_STRING,
+  SEEN_BITS,
+  NUMBERS_ALL,
+  NUMBERS_NONE,
+  NUMBERS_NON_NEGATIVE,
   TRACKED_KEY_BYTES,
   TRACKED_UNKNOWN_KEYS,
   compileFastSchema,
   keyHash,
 } from './fast-validator-compile.js';
 import { matchBytes, matchInPlace } from './fast-pattern.js';
+import { numberValuePasses } from './fast-validator-number.js';
 import {
   APPROXIMATE,
   EXACT,
@@ -38,8 +43,7 @@ import {
   MAX_TOTAL_BYTES,
   REFUSED,
   cursor,
-  clearOf,
-  exactNumber,
+  distinctKeys,
   scanNumber,
   scanString,
   skipWhitespace,
@@ -81,10 +85,20 @@ const enum Type {
   ARRAY = 32,
   OBJECT = 64,
 }
+/** The NUMBERS_* of fast-validator-compile.ts. */
+const enum Passing {
+  NONE = 0,
+  NON_NEGATIVE = 1,
+  ALL = 2,
+}
 /** EXACT and APPROXIMATE of fast-validator-lex.ts. */
 const enum Precision {
   EXACT = 0,
   APPROXIMATE = 1,
+}
+/** SEEN_BITS of fast-validator-compile.ts: properties whose repeat a bit in a local integer tells, without touching the table's stamps. */
+const enum Seen {
+  BITS = 31,
 }
 /** MAX_DEPTH, MAX_KEYS and MAX_ITEMS of fast-validator-lex.ts (parseJson's limits). */
 const enum Limit {
@@ -96,6 +110,8 @@ const enum Limit {
 if (
   [Scan.REFUSED, Scan.FALLBACK, Precision.EXACT, Precision.APPROXIMATE].join() !== [REFUSED, FALLBACK, EXACT, APPROXIMATE].join() ||
   [Limit.DEPTH, Limit.KEYS, Limit.ITEMS].join() !== [MAX_DEPTH, MAX_KEYS, MAX_ITEMS].join() ||
+  Seen.BITS !== SEEN_BITS ||
+  [Passing.NONE, Passing.NON_NEGATIVE, Passing.ALL].join() !== [NUMBERS_NONE, NUMBERS_NON_NEGATIVE, NUMBERS_ALL].join() ||
   [Type.NULL, Type.BOOLEAN, Type.INTEGER, Type.NUMBER, Type.STRING, Type.ARRAY, Type.OBJECT].join() !== [TYPE_NULL, TYPE_BOOLEAN, TYPE_INTEGER, TYPE_NUMBER, TYPE_STRING, TYPE_ARRAY, TYPE_OBJECT].join()
 ) {
   throw new Error('fast-validator: constants out of step');
@@ -112,35 +128,16 @@ let failed = false;
  * only make a 'fallback'.
  */
 let visits = 0;
-/** Properties (by index) whose repeat a bit in a local integer tells, without touching the table's stamps. */
-const SEEN_BITS = 31;
 
-/**
- * The last number as JSON.parse makes it, or its approximation where that lies clearly on one side
- * of every value the node compares it with (so that every comparison comes out the same).
- */
-function settledNumber(node: FastNode): number {
-  if (cursor.numberPrecision === Precision.EXACT) return cursor.numberValue;
-  if (cursor.numberPrecision !== Precision.APPROXIMATE) return exactNumber();
-  // An approximation far from every integer is no integer, nor is the number.
-  if ((node.types & Type.NUMBER) === 0 && !clearOf(Math.round(cursor.numberValue))) return exactNumber();
-  // Every bound and enum number (the infinite ones are always clear).
-  const compared = node.comparedNumbers;
-  for (let index = 0; index < compared.length; index++) if (!clearOf(compared[index]!)) return exactNumber();
-  return cursor.numberValue;
-}
-
-/** Whether `value` passes the node's number keywords, compared as ajv compares them. */
-function numberPasses(node: FastNode, value: number): boolean {
-  const types = node.types;
-  if ((types & Type.NUMBER) === 0 && ((types & Type.INTEGER) === 0 || !Number.isInteger(value))) return false;
-  if (node.hasNumberChecks && (value < node.minimum || value > node.maximum || value <= node.exclusiveMinimum || value >= node.exclusiveMaximum)) return false;
-  return node.choices === null || node.choices.numbers.includes(value);
-}
-
-function checkNumber(node: FastNode, at: number): number {
-  const end = scanNumber(at);
-  if (end >= 0 && !failed && !numberPasses(node, settledNumber(node))) failed = true;
+function checkNumber(node: FastNode, bytes: Buffer, at: number): number {
+  const end = scanNumber(bytes, at, bytes.length);
+  if (end < 0 || failed) return end;
+  // Where the node passes every number, or every one written without a minus sign, the literal's
+  // value does not matter (see numbersPassingOf in fast-validator-compile.ts).
+  const passing = node.numbersPassing;
+  if (passing === Passing.ALL || (passing === Passing.NON_NEGATIVE && bytes[at] !== Byte.MINUS)) return end;
+  // Apart, so that the above stays small enough to be inlined where values are dispatched.
+  if (!numberValuePasses(node, bytes, at, end)) failed = true;
   return end;
 }
 
@@ -150,12 +147,17 @@ function stringChosen(choices: Choices): boolean {
   return false;
 }
 
-function checkString(node: FastNode, at: number): number {
+function checkString(node: FastNode, bytes: Buffer, at: number): number {
   if (node.inPlaceString) {
     // The common case of a pattern of one length (an id, a code): checked where it lies, in one pass.
-    const quote = matchInPlace(node.bytePattern!, cursor.bytes, at + 1, cursor.length);
+    // Kept apart from the general case below, so that this part is small enough to be inlined.
+    const quote = matchInPlace(node.bytePattern!, bytes, at + 1, bytes.length);
     if (quote >= 0) return quote + 1;
   }
+  return checkScannedString(node, at);
+}
+
+function checkScannedString(node: FastNode, at: number): number {
   const end = scanString(at);
   if (end < 0 || failed) return end;
   if ((node.types & Type.STRING) === 0) {
@@ -197,35 +199,13 @@ function findProperty(table: PropertyTable): number {
   }
 }
 
-/** Distinct keys among the `count` unknown ones recorded in `spans`, or -1 when that cannot be told cheaply. */
-function distinctKeys(spans: Int32Array, count: number): number {
-  if (count > TRACKED_UNKNOWN_KEYS) return -1;
-  const { bytes } = cursor;
-  let distinct = 0;
-  for (let key = 0; key < count; key++) {
-    const start = spans[2 * key]!;
-    if (start < 0) return -1;
-    const size = spans[2 * key + 1]! - start;
-    let repeat = false;
-    for (let earlier = 0; earlier < key && !repeat; earlier++) {
-      const other = spans[2 * earlier]!;
-      if (spans[2 * earlier + 1]! - other !== size) continue;
-      let index = 0;
-      while (index < size && bytes[start + index] === bytes[other + index]) index++;
-      repeat = index === size;
-    }
-    if (!repeat) distinct++;
-  }
-  return distinct;
-}
-
 /** `minProperties` / `maxProperties`: ajv counts the distinct keys of the parsed object. */
 function checkPropertyCount(node: FastNode, known: number, unknown: number): number {
   // Repeated unknown keys make the count anything from known + 1 to known + unknown.
   let count = known + unknown;
   const fewest = known + Math.min(unknown, 1);
   if (count !== fewest && (fewest < node.minProperties || count > node.maxProperties)) {
-    const distinct = distinctKeys(node.unknownKeys!, unknown);
+    const distinct = distinctKeys(node.unknownKeys!, unknown, TRACKED_UNKNOWN_KEYS);
     if (distinct < 0) return Scan.FALLBACK;
     count = known + distinct;
   }
@@ -260,11 +240,11 @@ function checkObject(schemaNode: FastNode, at: number, depth: number): number {
   const additionalAllowed = node.additionalAllowed;
   const unknownKeys = node.unknownKeys;
   // Only properties from SEEN_BITS on are stamped.
-  const visit = table.count > SEEN_BITS ? (visits = (visits + 1) | 0) : 0;
+  const visit = table.count > Seen.BITS ? (visits = (visits + 1) | 0) : 0;
   let keys = 0;
   let known = 0;
   let requiredSeen = 0;
-  /** The properties below SEEN_BITS seen in this object, one bit each (the others are stamped). */
+  /** The properties below SEEN_BITS seen in this object, one bit each (the others are stamped, and the required ones among them counted). */
   let seen = 0;
   let previous = table.count;
   let index = skipWhitespace(bytes, at + 1, length);
@@ -276,29 +256,29 @@ function checkObject(schemaNode: FastNode, at: number, depth: number): number {
       // The key that followed the previous one last time, compared as written; else a scan and a lookup.
       let property = following[previous]!;
       let keyEnd: number;
-      if (property >= 0 && plain[property] === 1 && keyAt(bytes, index + 1, names[property]!)) {
+      if (property >= 0 && keyAt(bytes, index + 1, names[property]!)) {
         keyEnd = index + names[property]!.length + 2;
       } else {
         keyEnd = scanString(index);
         if (keyEnd < 0) return keyEnd;
         property = table.count === 0 ? -1 : findProperty(table);
-        if (property >= 0) following[previous] = property;
+        if (property >= 0 && plain[property] === 1) following[previous] = property;
       }
       if (++keys > Limit.KEYS) return Scan.REFUSED;
       let child = ANY_VALUE;
       if (property >= 0) {
         // A known key seen twice leaves the verdict to JSON.parse and ajv.
-        if (property < SEEN_BITS) {
+        if (property < Seen.BITS) {
           const bit = 1 << property;
           if ((seen & bit) !== 0) return Scan.FALLBACK;
           seen |= bit;
         } else {
           if (stamps[property] === visit) return Scan.FALLBACK;
           stamps[property] = visit;
+          requiredSeen += required[property]!;
         }
         previous = property;
         known++;
-        requiredSeen += required[property]!;
         const propertyNode = nodes[property]!;
         if (propertyNode !== null) child = propertyNode;
         else if (!additionalAllowed) failed = true;
@@ -333,7 +313,7 @@ function checkObject(schemaNode: FastNode, at: number, depth: number): number {
     }
   }
   if (failed) return index;
-  if (requiredSeen < table.requiredCount) failed = true;
+  if ((seen & table.requiredBits) !== table.requiredBits || requiredSeen < table.requiredStamped) failed = true;
   else if (node.unknownKeys !== null && checkPropertyCount(node, known, keys - known) === Scan.FALLBACK) return Scan.FALLBACK;
   return index;
 }
@@ -382,7 +362,17 @@ function checkValue(node: FastNode, bytes: Buffer, at: number, depth: number): n
     case Byte.OPEN_ARRAY:
       return checkArray(node, at, depth);
     case Byte.QUOTE:
-      return checkString(node, at);
+      return checkString(node, bytes, at);
+    default:
+      if (byte === Byte.MINUS || (byte !== undefined && byte >= Byte.DIGIT_0 && byte <= Byte.DIGIT_9)) return checkNumber(node, bytes, at);
+      // Apart, so that this function stays small enough to be inlined into the loops that call it.
+      return checkOtherValue(node, bytes, at, depth);
+  }
+}
+
+/** A literal, or whitespace before a value. */
+function checkOtherValue(node: FastNode, bytes: Buffer, at: number, depth: number): number {
+  switch (bytes[at]) {
     case 0x74:
       return checkLiteral(node, at, TRUE_BYTES, Type.BOOLEAN, trueChosen);
     case 0x66:
@@ -390,7 +380,6 @@ function checkValue(node: FastNode, bytes: Buffer, at: number, depth: number): n
     case 0x6e:
       return checkLiteral(node, at, NULL_BYTES, Type.NULL, nullChosen);
     default: {
-      if (byte === Byte.MINUS || (byte !== undefined && byte >= Byte.DIGIT_0 && byte <= Byte.DIGIT_9)) return checkNumber(node, at);
       const start = skipWhitespace(bytes, at, bytes.length);
       return start === at ? Scan.REFUSED : checkValue(node, bytes, start, depth);
     }

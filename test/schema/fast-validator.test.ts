@@ -196,6 +196,68 @@ describe('compileFastValidator: keywords, with the slow path agreeing', () => {
     expectVerdict({ minimum: 1 }, '"strings pass"', 'valid');
   });
 
+  it('a lower bound of 0 or less passes any literal without a minus sign, and only those, unread', () => {
+    const price = { type: 'number', minimum: 0 };
+    for (const literal of ['0', '0.0', '0.000', '16.990000000000002', '9.99', '123456789012345', `0.${'0'.repeat(400)}1`, `1.${'5'.repeat(320)}`]) {
+      expectVerdict(price, literal, 'valid');
+    }
+    // -0 (however written, or reached by underflow) passes `minimum: 0` in ajv, and is computed.
+    for (const literal of ['-0', '-0.0', '-0.0000', `-0.${'0'.repeat(400)}1`]) expectVerdict(price, literal, 'valid');
+    for (const literal of ['-0.0001', '-0.0000000000000000000000001', '-16.990000000000002', '-1', `-0.${'0'.repeat(290)}1`]) expectVerdict(price, literal, 'invalid');
+    // Exponents and 16-digit integers stay with the slow path, whatever the sign.
+    expectVerdict(price, '1e-400', 'fallback', true);
+    expectVerdict(price, '-1e-400', 'fallback', true);
+    expectVerdict(price, '1e400', 'fallback', false);
+    expectVerdict(price, '1000000000000000', 'fallback', true);
+    expectVerdict({ minimum: -1 }, '-1', 'valid');
+    expectVerdict({ minimum: -1 }, '-1.0000000000000002', 'invalid');
+    expectVerdict({ minimum: -1 }, '0.5', 'valid');
+    // Not a matter of sign: an exclusive bound of 0, an upper bound, integers only, an enum.
+    expectVerdict({ exclusiveMinimum: 0 }, '0', 'invalid');
+    expectVerdict({ exclusiveMinimum: 0 }, '-0.0', 'invalid');
+    expectVerdict({ exclusiveMinimum: 0 }, '0.0001', 'valid');
+    expectVerdict({ minimum: 0, maximum: 10 }, '10.000000000000002', 'invalid');
+    expectVerdict({ type: 'integer', minimum: 0 }, '2.5', 'invalid');
+    expectVerdict({ minimum: 0, enum: [1, 2] }, '3', 'invalid');
+    expectVerdict({ minimum: 0, enum: [1, 2] }, '2', 'valid');
+  });
+
+  it('short integers meet the bounds as integers, signed zeros and fractions included', () => {
+    const qty = { type: 'integer', minimum: 1 };
+    for (const literal of ['1', '16', '999999999', '2.0', '1.000']) expectVerdict(qty, literal, 'valid');
+    for (const literal of ['0', '-0', '-1', '-999999999', '0.5', '1.5']) expectVerdict(qty, literal, 'invalid');
+    expectVerdict({ type: 'integer', exclusiveMaximum: 0.5 }, '0', 'valid');
+    expectVerdict({ type: 'integer', exclusiveMaximum: 0.5 }, '-0', 'valid');
+    expectVerdict({ type: 'integer', exclusiveMaximum: 0.5 }, '1', 'invalid');
+    expectVerdict({ type: 'integer', exclusiveMinimum: 0 }, '-0', 'invalid');
+    expectVerdict({ type: 'integer', exclusiveMinimum: 0 }, '1', 'valid');
+    expectVerdict({ type: 'integer', maximum: -0 }, '0', 'valid');
+    expectVerdict({ type: 'integer', minimum: 2.5, maximum: 3.5 }, '3', 'valid');
+    expectVerdict({ type: 'integer', minimum: 2.5, maximum: 3.5 }, '2', 'invalid');
+    expectVerdict({ type: 'integer', minimum: 2.5, maximum: 3.5 }, '4', 'invalid');
+    // Bounds beyond 2^53, where the integer bounds round: still on the right side of short integers.
+    expectVerdict({ type: 'integer', exclusiveMinimum: 2 ** 60 }, '999999999', 'invalid');
+    expectVerdict({ type: 'integer', exclusiveMinimum: -(2 ** 60) }, '-999999999', 'valid');
+    expectVerdict({ type: 'integer', exclusiveMaximum: -(2 ** 60) }, '-999999999', 'invalid');
+    expectVerdict({ type: 'integer', exclusiveMaximum: 2 ** 60 }, '999999999', 'valid');
+    expectVerdict({ type: 'number', minimum: 1 }, '1', 'valid');
+    expectVerdict({ type: 'number', minimum: 1 }, '0', 'invalid');
+    expectVerdict({ type: 'integer', const: 1 }, '1', 'valid');
+    expectVerdict({ type: 'integer', const: 1 }, '2', 'invalid');
+    expectVerdict({ type: 'string', minimum: 1 }, '5', 'invalid');
+  });
+
+  it('required properties are told by seen bits below 31 and counted beyond', () => {
+    const names = Array.from({ length: 40 }, (_, index) => `p${index}`);
+    const schema = { type: 'object', properties: Object.fromEntries(names.map((name) => [name, { type: 'integer' }])), required: ['p0', 'p30', 'p31', 'p39'] };
+    const all = (skip: string): string => `{${names.filter((name) => name !== skip).map((name) => `"${name}":1`).join(',')}}`;
+    expectVerdict(schema, all(''), 'valid');
+    for (const missing of ['p0', 'p30', 'p31', 'p39']) expectVerdict(schema, all(missing), 'invalid');
+    expectVerdict(schema, all('p1'), 'valid');
+    expectVerdict(schema, '{"p0":1,"p30":1,"p31":1,"p39":1}', 'valid');
+    expectVerdict(schema, '{"p39":1,"p31":1,"p30":1,"p0":1}', 'valid');
+  });
+
   it('minProperties and maxProperties count distinct keys, as JSON.parse leaves them', () => {
     const two = { minProperties: 2, maxProperties: 2 };
     expectVerdict(two, '{"a":1,"b":2}', 'valid');
