@@ -4,16 +4,21 @@
  * parses (bounded JSON) and validates, in the same run, alternating. Prints records/s for each and
  * the cost of validation (medians of several runs), the CPU each record cost the broker (all its
  * threads) and this client, and the validator's own rate in this process.
- * The producer lets its event loop run every `--yield-every` sends (as bench:compare does, and as an
- * application whose records arrive from elsewhere would), so client and broker work side by side;
- * `--yield-every 0` sends bursts of 20,000, which serializes the two and adds their costs.
+ * Two producers, each against both topics: the SDK's, which lets its event loop run every
+ * `--yield-every` sends (as bench:compare does, and as an application whose records arrive from
+ * elsewhere would), so client and broker work side by side (`--yield-every 0` sends bursts of
+ * 20,000, which serializes the two and adds their costs); and a light client sending frames encoded
+ * up front (bench/replay-producer.ts), which leaves the cores to the broker, as producers on other
+ * machines would: the SDK row shows the cost on a machine shared with the producer, the light one
+ * the cost to the broker.
  * Usage: npm run bench:schemas [-- --records 100000 --runs 3 --partitions 4 --yield-every 100]
  */
 import { Admin } from '../src/client/index.js';
-import { compileValidator } from '../src/schema/index.js';
+import { SCHEMA_ID_HEADER, compileValidator } from '../src/schema/index.js';
 import { ORDER_SCHEMA as SCHEMA, orderValue } from './fixtures/orders.js';
 import { sampleProcess } from './compare/processes.js';
 import { benchArgs, median, produceAll, withDevBroker } from './dev-broker.js';
+import { replayProduce } from './replay-producer.js';
 
 const args = benchArgs({ records: 100_000, runs: 3, partitions: 4, 'yield-every': 100, threads: -1 });
 const { records: RECORDS, runs: RUNS, partitions: PARTITIONS } = args;
@@ -48,45 +53,58 @@ function validatorRate(value: Buffer): number {
   return RECORDS / ((performance.now() - started) / 1000);
 }
 
+type Client = 'sdk' | 'replay';
+const CLIENTS: readonly Client[] = ['sdk', 'replay'];
+const CLIENT_LABEL: Record<Client, string> = {
+  sdk: 'SDK producer (batching, idempotent stamps), on the same 2 cores',
+  replay: 'light client (frames of 100 records encoded up front), on the same 2 cores',
+};
+/** Records per frame of the light client. */
+const REPLAY_BATCH = 100;
+
 async function main(): Promise<void> {
   const value = order();
   await withDevBroker(async (connection, brokerPid) => {
     const admin = new Admin({ connection });
-    const rows = { off: [] as Step[], on: [] as Step[], validator: [] as number[] };
-    const produce = (topic: string): Promise<Step> => producedWithCpu(brokerPid, () => produceAll(connection, topic, RECORDS, value, undefined, YIELD_EVERY));
+    const rows: Record<Client, { off: Step[]; on: Step[] }> = { sdk: { off: [], on: [] }, replay: { off: [], on: [] } };
+    const validator: number[] = [];
+    let topics = 0;
+    const step = async (client: Client, checked: boolean): Promise<Step> => {
+      const topic = `bench.${checked ? 'checked' : 'free'}${topics++}`;
+      await admin.createTopic({ name: topic, partitions: PARTITIONS });
+      const id = checked ? (await admin.registerSchema(topic, SCHEMA)).id : null;
+      if (client === 'sdk') return producedWithCpu(brokerPid, () => produceAll(connection, topic, RECORDS, value, undefined, YIELD_EVERY));
+      // The light client stamps the schema id itself, as the SDK does.
+      const batch = Array.from({ length: REPLAY_BATCH }, () => ({ value, headers: id === null ? [] : [{ name: SCHEMA_ID_HEADER, value: Buffer.from(String(id)) }] }));
+      return producedWithCpu(brokerPid, () => replayProduce(connection, { topic, partitions: PARTITIONS, batch, frames: Math.ceil(RECORDS / REPLAY_BATCH) }));
+    };
     for (let run = 0; run < RUNS; run++) {
-      await admin.createTopic({ name: `bench.free${run}`, partitions: PARTITIONS });
-      await admin.createTopic({ name: `bench.checked${run}`, partitions: PARTITIONS });
-      await admin.registerSchema(`bench.checked${run}`, SCHEMA);
-      // Alternate which goes first, so neither always meets a warmer broker.
-      const pair = [
-        async () => rows.off.push(await produce(`bench.free${run}`)),
-        async () => rows.on.push(await produce(`bench.checked${run}`)),
-      ];
-      if (run % 2 === 1) pair.reverse();
-      for (const step of pair) await step();
-      rows.validator.push(validatorRate(value));
-      const line = (step: Step): string => `${Math.round(step.rate)} rec/s (CPU per record: broker ${step.brokerUs.toFixed(1)} µs, client ${step.clientUs.toFixed(1)} µs)`;
-      process.stdout.write(`run ${run + 1}/${RUNS}: no schema ${line(rows.off[run]!)}, validated ${line(rows.on[run]!)}, validator alone ${Math.round(rows.validator[run]!)}/s\n`);
+      for (const client of CLIENTS) {
+        // Alternate which goes first, so neither always meets a warmer broker.
+        const order = run % 2 === 0 ? [false, true] : [true, false];
+        for (const checked of order) rows[client][checked ? 'on' : 'off'].push(await step(client, checked));
+        const line = (s: Step): string => `${Math.round(s.rate)} rec/s (CPU per record: broker ${s.brokerUs.toFixed(1)} µs, client ${s.clientUs.toFixed(1)} µs)`;
+        process.stdout.write(`run ${run + 1}/${RUNS}, ${client}: no schema ${line(rows[client].off[run]!)}, validated ${line(rows[client].on[run]!)}\n`);
+      }
+      validator.push(validatorRate(value));
     }
     admin.close();
-    const m = (values: number[]): number => Math.round(median(values));
-    const rate = (steps: Step[]): number => median(steps.map((step) => step.rate));
-    const us = (steps: Step[], side: 'brokerUs' | 'clientUs'): string => median(steps.map((step) => step[side])).toFixed(1);
-    const cost = 1 - rate(rows.on) / rate(rows.off);
-    process.stdout.write(
-      [
-        '',
-        `sealbus schema validation benchmark: ${RECORDS} records of ${value.length} bytes of JSON, ${PARTITIONS} partitions, the producer yielding every ${YIELD_EVERY} sends; median of ${RUNS} runs`,
-        '| measure | records/s | broker CPU per record | client CPU per record |',
-        '| --- | --- | --- | --- |',
-        `| produce, no schema (acked, durable) | ${Math.round(rate(rows.off))} | ${us(rows.off, 'brokerUs')} µs | ${us(rows.off, 'clientUs')} µs |`,
-        `| produce, every record parsed and validated by the broker | ${Math.round(rate(rows.on))} | ${us(rows.on, 'brokerUs')} µs | ${us(rows.on, 'clientUs')} µs |`,
-        `| cost of validation (throughput) | ${(cost * 100).toFixed(1)}% | | |`,
-        `| validateBytes alone (byte-level fast path), this process, one thread | ${m(rows.validator)} | ${(1e6 / median(rows.validator)).toFixed(1)} µs | |`,
-        '',
-      ].join('\n'),
-    );
+    const rate = (steps: Step[]): number => median(steps.map((s) => s.rate));
+    const us = (steps: Step[], side: 'brokerUs' | 'clientUs'): string => median(steps.map((s) => s[side])).toFixed(1);
+    const lines = [
+      '',
+      `sealbus schema validation benchmark: ${RECORDS} records of ${value.length} bytes of JSON, ${PARTITIONS} partitions, acked after fsync, audit on; median of ${RUNS} runs`,
+      '| producer | schema | records/s | broker CPU per record | client CPU per record | cost of validation |',
+      '| --- | --- | --- | --- | --- | --- |',
+    ];
+    for (const client of CLIENTS) {
+      const { off, on } = rows[client];
+      const cost = 1 - rate(on) / rate(off);
+      lines.push(`| ${CLIENT_LABEL[client]} | none | ${Math.round(rate(off))} | ${us(off, 'brokerUs')} µs | ${us(off, 'clientUs')} µs | |`);
+      lines.push(`| ${CLIENT_LABEL[client]} | every record validated | ${Math.round(rate(on))} | ${us(on, 'brokerUs')} µs | ${us(on, 'clientUs')} µs | ${(cost * 100).toFixed(1)}% |`);
+    }
+    lines.push('', `validateBytes alone (byte-level fast path), one thread of this process: ${Math.round(median(validator))} records/s, ${(1e6 / median(validator)).toFixed(2)} µs per record`, '');
+    process.stdout.write(lines.join('\n'));
   }, THREADS < 0 ? undefined : { schemaValidation: { threads: THREADS } });
 }
 
