@@ -8,6 +8,7 @@
  */
 import { SealbusError } from '../errors/index.js';
 import { decodeRecordSection, type LogRecord } from '../log/record-batch.js';
+import { RecordSpans } from '../log/record-spans.js';
 import type { EncodedRecords } from '../log/types.js';
 import { ENVELOPE_HEADER, readEnvelope, verifyEnvelope } from '../payload/index.js';
 import type { Actor } from './access.js';
@@ -23,12 +24,20 @@ export interface EnvelopeKeys {
 const HEADER_NAME = Buffer.from(ENVELOPE_HEADER, 'utf8');
 
 /**
- * Whether a section may carry an envelope header anywhere: one byte search, so a plaintext batch
- * costs no decoding. A false positive only means a full check, which also refuses an envelope
- * header out of place (a batch consumers would refuse must not be stored).
+ * Whether any record of a section has an envelope header (with a value or without): a walk over the
+ * records' headers in place, so a plaintext batch costs no decoding and no search through its
+ * values. Yes leads to the full check, which also refuses an envelope header out of place (a batch
+ * consumers would refuse must not be stored). The section may not be validated yet: one that
+ * cannot be walked answers yes, and the full check validates it first and refuses it.
  */
 function mayCarryEnvelope(records: EncodedRecords): boolean {
-  return records.bytes.indexOf(HEADER_NAME) !== -1;
+  try {
+    const spans = new RecordSpans(records);
+    while (spans.next()) if (spans.header(HEADER_NAME) !== -1) return true;
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 export class EnvelopeGuard {

@@ -89,7 +89,7 @@ export class RecordSpans {
 
   /**
    * Where the value of the current record's first header named `name` (its UTF-8 bytes) starts;
-   * -1 when there is no such header or its value is null. `headerEnd` is where the value ends.
+   * -1 when there is no such header, -2 when its value is null. `headerEnd` is where the value ends.
    */
   header(name: Uint8Array): number {
     const buf = this.#bytes;
@@ -106,7 +106,7 @@ export class RecordSpans {
       for (let i = 0; i < name.length && same; i++) same = buf[nameStart + i] === name[i];
       if (!same) continue;
       this.headerEnd = this.#spanEnd;
-      return this.#spanStart;
+      return this.#spanStart < 0 ? -2 : this.#spanStart;
     }
     return -1;
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer, type ConnectionOptions, type ConsumedRecord } from '../../src/client/index.js';
 import { decodeRecords, encodeRecords, type RecordInput } from '../../src/log/record-batch.js';
-import { generateClientKeys, keyIdOf, openRecords, sealRecords, type ClientKeys, type Recipient } from '../../src/payload/index.js';
+import { ENVELOPE_HEADER, generateClientKeys, keyIdOf, openRecords, sealRecords, type ClientKeys, type Recipient } from '../../src/payload/index.js';
 import { adminPolicy } from '../helpers/policies.js';
 import { connectRawSession, roundTrip } from '../helpers/raw-session.js';
 import { startTestBroker, type ClientCredentials, type TestBroker } from '../helpers/test-broker.js';
@@ -221,6 +221,11 @@ describe('end-to-end encryption through the broker', () => {
       const sealed = sealRecords([{ value: Buffer.from('x') }], { topic: 'secret.plain', recipients: await recipientsOf(t, alice, 'secret.orders'), keys: aliceKeys });
       const batch = [{ value: Buffer.from('innocent plaintext') }, ...sealed];
       expect(await produceRaw(alice, 'secret.plain', batch, 10)).toMatchObject({ type: 'ERROR', code: 'SEALBUS_ERR_ENVELOPE_INVALID' });
+    });
+
+    it('an envelope header without a value is refused on a plaintext topic too: the broker finds it by name, not by searching the bytes', async () => {
+      const batch = [{ value: Buffer.from('innocent plaintext') }, { value: Buffer.from('y'), headers: [{ name: ENVELOPE_HEADER, value: null }] }];
+      expect(await produceRaw(alice, 'secret.plain', batch, 11)).toMatchObject({ type: 'ERROR', code: 'SEALBUS_ERR_ENVELOPE_INVALID' });
     });
 
     it('a batch sealed for a recipient the topic does not have is refused as stale', async () => {

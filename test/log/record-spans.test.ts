@@ -43,6 +43,15 @@ describe('RecordSpans', () => {
     );
   });
 
+  it('tells a header without a value (-2) from no header (-1)', () => {
+    const spans = new RecordSpans(encodeRecords([{ value: null, headers: [{ name: 'trace', value: Buffer.from('x') }, { name: 'sealbus-envelope', value: null }] }]));
+    expect(spans.next()).toBe(true);
+    expect(spans.header(Buffer.from('sealbus-envelope'))).toBe(-2);
+    expect(spans.header(Buffer.from('absent'))).toBe(-1);
+    expect(spans.bytes.toString('utf8', spans.header(Buffer.from('trace')), spans.headerEnd)).toBe('x');
+    expect(spans.next()).toBe(false);
+  });
+
   it('throws SEALBUS_ERR_BATCH_INVALID on a cut, overlong or padded section, and on a forged count', () => {
     const section = encodeRecords([{ key: null, value: Buffer.from('{"a":1}'), headers: [{ name: 'sealbus-schema', value: Buffer.from('7') }] }, { value: Buffer.from('x') }]);
     const forged = [
