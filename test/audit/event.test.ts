@@ -117,6 +117,16 @@ describe('buildEvent', () => {
     expect(errorOf(() => build({ data: { list: new Array(5_000_000).fill(0) } }))).toMatchObject(invalid('the event is larger than 16384 bytes'));
   });
 
+  it('measures the bytes as written: escapes and multi-byte characters count, and a large event within the limit is kept', () => {
+    const fields = (n: number, text: string): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, text]));
+    // Few characters but many bytes: 9 KB of characters, over 16 KiB once escaped or encoded.
+    expect(errorOf(() => build({ data: fields(15, '"'.repeat(600)) }))).toMatchObject(invalid('the event is larger than 16384 bytes'));
+    expect(errorOf(() => build({ data: fields(9, 'é'.repeat(1000)) }))).toMatchObject(invalid('the event is larger than 16384 bytes'));
+    // Could be over the limit at worst (6 bytes a character), is not: measured and kept.
+    const kept = build({ data: fields(7, 'é'.repeat(1000)) });
+    expect(canonicalBytes(kept).length + 128).toBeLessThanOrEqual(MAX_AUDIT_EVENT_BYTES);
+  });
+
   it('refuses values that are not plain data and field names that are not identifiers', () => {
     expect(errorOf(() => build({ data: { when: new Date() } }))).toMatchObject(invalid('data.when must be a string, a number, a boolean, null, an array or a plain object'));
     expect(errorOf(() => build({ data: { 'bad key': 1 } }))).toMatchObject({ code: 'SEALBUS_ERR_AUDIT_INVALID' });
