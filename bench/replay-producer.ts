@@ -40,6 +40,8 @@ export async function replayProduce(connection: ConnectionOptions, options: Repl
     key: await value(connection.key!),
     headers: { authorization: `Bearer ${await value(connection.token!)}` },
     perMessageDeflate: false,
+    // As the SDK (src/client/websocket-transport.ts): a zero mask over TLS, sent without the XOR pass.
+    generateMask: (mask: Buffer) => mask.fill(0),
   });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
