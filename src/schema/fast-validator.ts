@@ -34,8 +34,6 @@ import {
 import { matchBytes, matchInPlace } from './fast-pattern.js';
 import { numberValuePasses } from './fast-validator-number.js';
 import {
-  APPROXIMATE,
-  EXACT,
   FALLBACK,
   MAX_DEPTH,
   MAX_ITEMS,
@@ -91,11 +89,6 @@ const enum Passing {
   NON_NEGATIVE = 1,
   ALL = 2,
 }
-/** EXACT and APPROXIMATE of fast-validator-lex.ts. */
-const enum Precision {
-  EXACT = 0,
-  APPROXIMATE = 1,
-}
 /** SEEN_BITS of fast-validator-compile.ts: properties whose repeat a bit in a local integer tells, without touching the table's stamps. */
 const enum Seen {
   BITS = 31,
@@ -108,7 +101,7 @@ const enum Limit {
 }
 // The copies above must be what the other modules say.
 if (
-  [Scan.REFUSED, Scan.FALLBACK, Precision.EXACT, Precision.APPROXIMATE].join() !== [REFUSED, FALLBACK, EXACT, APPROXIMATE].join() ||
+  [Scan.REFUSED, Scan.FALLBACK].join() !== [REFUSED, FALLBACK].join() ||
   [Limit.DEPTH, Limit.KEYS, Limit.ITEMS].join() !== [MAX_DEPTH, MAX_KEYS, MAX_ITEMS].join() ||
   Seen.BITS !== SEEN_BITS ||
   [Passing.NONE, Passing.NON_NEGATIVE, Passing.ALL].join() !== [NUMBERS_NONE, NUMBERS_NON_NEGATIVE, NUMBERS_ALL].join() ||
