@@ -168,12 +168,28 @@ function invalid(reason: string): SealbusError {
   return new SealbusError('SEALBUS_ERR_AUDIT_INVALID', { reason });
 }
 
+/** What is wrong with a non-empty text field, or null. */
+function textProblem(value: string): string | null {
+  if (value.length > MAX_AUDIT_STRING_LENGTH) return `is longer than ${MAX_AUDIT_STRING_LENGTH} characters`;
+  if (CONTROL.test(value)) return 'contains a control character';
+  return null;
+}
+
 function checkText(value: unknown, path: string): string {
   if (typeof value !== 'string') throw invalid(`${path} must be a string`);
   if (value.length === 0) throw invalid(`${path} must not be empty`);
-  if (value.length > MAX_AUDIT_STRING_LENGTH) throw invalid(`${path} is longer than ${MAX_AUDIT_STRING_LENGTH} characters`);
-  if (CONTROL.test(value)) throw invalid(`${path} contains a control character`);
+  const problem = textProblem(value);
+  if (problem !== null) throw invalid(`${path} ${problem}`);
   return value;
+}
+
+/**
+ * The path of a field for an error: `parent` and the step to it (a key, an array index, or '' for
+ * `parent` itself). Built only when an error names it: every event's fields pass through copyValue.
+ */
+function pathOf(parent: string, step: string | number): string {
+  if (typeof step === 'number') return `${parent}[${step}]`;
+  return step === '' ? parent : `${parent}.${step}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -205,7 +221,7 @@ const WORST_NUMBER_BYTES = 25;
  * refusing an event that fits; `budget.worst` counts at most, so that an event clearly within the
  * limit needs no exact measure (the exact size is checked on the canonical bytes otherwise).
  */
-function copyValue(value: unknown, path: string, depth: number, budget: Budget): AuditValue {
+function copyValue(value: unknown, parent: string, step: string | number, depth: number, budget: Budget): AuditValue {
   budget.left -= 1;
   budget.worst += 1; // the comma or colon before it
   if (budget.left < 0) throw invalid(`the event is larger than ${MAX_AUDIT_EVENT_BYTES} bytes`);
@@ -214,30 +230,32 @@ function copyValue(value: unknown, path: string, depth: number, budget: Budget):
     return value;
   }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw invalid(`${path} must be a finite number`);
+    if (!Number.isFinite(value)) throw invalid(`${pathOf(parent, step)} must be a finite number`);
     budget.worst += WORST_NUMBER_BYTES;
     return value;
   }
   if (typeof value === 'string') {
     budget.left -= value.length + 2;
     budget.worst += worstStringBytes(value.length);
-    return value.length === 0 ? value : checkText(value, path);
+    const problem = value.length === 0 ? null : textProblem(value);
+    if (problem !== null) throw invalid(`${pathOf(parent, step)} ${problem}`);
+    return value;
   }
+  const path = pathOf(parent, step);
   if (depth >= MAX_AUDIT_DATA_DEPTH) throw invalid(`${path} is nested deeper than ${MAX_AUDIT_DATA_DEPTH} levels`);
   budget.worst += 2;
-  if (Array.isArray(value)) return value.map((item: unknown, index) => copyValue(item, `${path}[${index}]`, depth + 1, budget));
+  if (Array.isArray(value)) return value.map((item: unknown, index) => copyValue(item, path, index, depth + 1, budget));
   if (!isPlainObject(value)) throw invalid(`${path} must be a string, a number, a boolean, null, an array or a plain object`);
   const copy: Record<string, AuditValue> = {};
-  // Own keys, without the [key, value] pair per field that Object.entries allocates: every event passes here.
-  const keys = Object.keys(value);
-  for (let index = 0; index < keys.length; index++) {
-    const key = keys[index]!;
+  // for-in over own keys: no array of keys (or of [key, value] pairs) per object; every event passes here.
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
     const item = value[key];
     if (item === undefined) continue;
     if (!FIELD_NAME.test(key)) throw invalid(`${path} has a field name that is not letters, digits and _ (at most 64): ${JSON.stringify(key.slice(0, 64))}`);
     budget.left -= key.length + 3;
     budget.worst += key.length + 3; // field names are ASCII letters, digits and _
-    copy[key] = copyValue(item, `${path}.${key}`, depth + 1, budget);
+    copy[key] = copyValue(item, path, key, depth + 1, budget);
   }
   return copy;
 }
@@ -282,8 +300,8 @@ function deepFreeze<T>(value: T): T {
  */
 export function parseAuditEventBody(value: unknown): AuditEventBody {
   if (!isPlainObject(value)) throw invalid('an event must be a plain object');
-  for (const key of Object.keys(value)) {
-    if (!BODY_FIELDS.has(key)) throw invalid(`${key} is not an attribute of an audit event body`);
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !BODY_FIELDS.has(key)) throw invalid(`${key} is not an attribute of an audit event body`);
   }
   if (value['specversion'] !== '1.0') throw invalid('specversion must be "1.0"');
   if (value['datacontenttype'] !== 'application/json') throw invalid('datacontenttype must be "application/json"');
@@ -298,7 +316,7 @@ export function parseAuditEventBody(value: unknown): AuditEventBody {
   const subject = value['subject'] === undefined ? undefined : checkText(value['subject'], 'subject');
   if (!isPlainObject(value['data'])) throw invalid('data must be an object');
   const budget: Budget = { left: MAX_AUDIT_EVENT_BYTES, worst: 0 };
-  const data = copyValue(value['data'], 'data', 0, budget) as Record<string, AuditValue>;
+  const data = copyValue(value['data'], 'data', '', 0, budget) as Record<string, AuditValue>;
   checkKnownFields(data, type);
   const body: AuditEventBody = {
     specversion: '1.0',
