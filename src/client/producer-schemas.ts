@@ -26,6 +26,7 @@ export interface SchemaIds {
 }
 
 const HEADERS: Record<SchemaSubject, string> = { value: SCHEMA_ID_HEADER, key: KEY_SCHEMA_ID_HEADER };
+const SUBJECTS: readonly SchemaSubject[] = ['value', 'key'];
 const MAX_TOPICS = 10_000;
 
 export class ProducerSchemas {
@@ -72,8 +73,10 @@ export class ProducerSchemas {
     const stamp = this.#topics.get(topic);
     if (stamp === undefined || (stamp.value === null && stamp.key === null)) return records;
     return records.map((record, index) => {
-      const headers = (record.headers ?? []).filter((header) => header.name !== SCHEMA_ID_HEADER && header.name !== KEY_SCHEMA_ID_HEADER);
-      for (const subject of ['value', 'key'] as const) {
+      // Most records carry no header of their own: no filtering pass then (this runs for every record).
+      const own = record.headers;
+      const headers = own === undefined || own.length === 0 ? [] : own.filter((header) => header.name !== SCHEMA_ID_HEADER && header.name !== KEY_SCHEMA_ID_HEADER);
+      for (const subject of SUBJECTS) {
         const current = stamp[subject];
         if (current === null) continue;
         if (validate && current.validator !== null) {
