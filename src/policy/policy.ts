@@ -22,7 +22,7 @@ import {
 
 export type { CompiledRule } from './compile-file.js';
 
-/** Hash of the sorted (file, content) pairs, length-prefixed so that no two sets collide by concatenation. */
+/** Hash of the (file, content) pairs, in file order, length-prefixed so that no two sets collide by concatenation. */
 function versionOf(sources: readonly PolicySource[]): string {
   const hash = createHash('sha256').update('sealbus-policy-v1\n');
   for (const { file, text } of sources) {
@@ -32,6 +32,14 @@ function versionOf(sources: readonly PolicySource[]): string {
 }
 
 const byFileName = (a: PolicySource, b: PolicySource) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
+
+/**
+ * The version a set of sources compiles to, without compiling it: a watcher that re-reads an
+ * unchanged set learns so for the price of a hash.
+ */
+export function policyVersion(sources: readonly PolicySource[]): string {
+  return versionOf([...sources].sort(byFileName));
+}
 
 export interface CompiledSources {
   readonly version: string;

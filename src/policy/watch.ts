@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { SealbusError, isSealbusError } from '../errors/index.js';
 import { policyInvalid } from './findings.js';
 import { readPolicySources } from './load.js';
-import { Policy } from './policy.js';
+import { Policy, policyVersion } from './policy.js';
 
 export interface PolicyWatchHandlers {
   /** A new, valid policy set whose version differs from the one before. */
@@ -69,7 +69,7 @@ export function watchPolicyDir(dir: string, handlers: PolicyWatchHandlers, optio
   const readOnce = async (): Promise<void> => {
     const baseline = firstRead && version === null;
     firstRead = false;
-    let policy: Policy;
+    let policy: Policy | null = null;
     try {
       const read = await readPolicySources(dir);
       if (read.kind === 'missing') {
@@ -80,7 +80,9 @@ export function watchPolicyDir(dir: string, handlers: PolicyWatchHandlers, optio
       }
       const first = read.findings[0];
       if (first !== undefined) throw policyInvalid(first);
-      policy = Policy.compile(read.sources);
+      // The poll re-reads the set every pollMs whether or not it changed: compiling a large set
+      // takes the event loop for tens of milliseconds, so an unchanged one is not compiled again.
+      if (baseline || policyVersion(read.sources) !== version) policy = Policy.compile(read.sources);
     } catch (err) {
       if (closed) return;
       const error = isSealbusError(err) ? err : new SealbusError('SEALBUS_ERR_POLICY_UNREADABLE', { file: dir, reason: (err as Error).message });
@@ -94,6 +96,7 @@ export function watchPolicyDir(dir: string, handlers: PolicyWatchHandlers, optio
     if (closed) return;
     lastError = null;
     startWatching();
+    if (policy === null) return; // the set in force, read again
     if (baseline) {
       version = policy.version;
     } else if (policy.version !== version) {

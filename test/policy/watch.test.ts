@@ -1,6 +1,6 @@
 import { mkdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SealbusError } from '../../src/errors/index.js';
 import { Policy, loadPolicyDir, watchPolicyDir, type PolicyWatcher } from '../../src/policy/index.js';
 import { useTempDirs, waitUntil } from './helpers.js';
@@ -115,6 +115,25 @@ describe('watchPolicyDir', () => {
     const unchanged = watched(dir, { initialVersion: loads[0]!.version });
     await unchanged.watcher.ready;
     expect(unchanged.loads).toEqual([]);
+  });
+
+  it('does not compile a set it reads again unchanged (the poll), only a changed one', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'a.yaml'), rule('a'));
+    const running = await loadPolicyDir(dir);
+    const compile = vi.spyOn(Policy, 'compile');
+    try {
+      const { loads, watcher, ids } = watched(dir, { initialVersion: running.version });
+      await watcher.ready;
+      expect(compile).not.toHaveBeenCalled();
+      expect(loads).toEqual([]);
+      await writeFile(join(dir, 'b.yaml'), rule('b'));
+      await waitUntil(() => loads.length === 1, 'the changed set is loaded');
+      expect(ids()).toEqual(['a', 'b']);
+      expect(compile).toHaveBeenCalledTimes(1);
+    } finally {
+      compile.mockRestore();
+    }
   });
 
   it('stops on close: a closed watcher sees nothing while another one does', async () => {
