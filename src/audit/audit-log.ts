@@ -14,7 +14,7 @@ import { AUDIT_PARTITION, AUDIT_TOPIC, type AuditTopicSettings, ensureAuditTopic
 import { type AuditHead, GENESIS_HASH } from './chain.js';
 import { type AuditCheckpoint, checkpointSignatureValid } from './checkpoint.js';
 import { canonicalBytes, sha256Hex } from './canonical-json.js';
-import { type AuditEvent, type AuditEventInput, buildEvent } from './event.js';
+import { type AuditEvent, type AuditEventInput, buildEventOf, chainedEvent } from './event.js';
 import type { AuditSigner } from './signer.js';
 
 export { AUDIT_TOPIC } from './audit-topic.js';
@@ -196,12 +196,12 @@ export class AuditLog {
    */
   async append(input: AuditAppendInput): Promise<AuditEvent> {
     if (this.#closed) throw unavailable(CLOSED_REASON);
-    const body = buildEvent({ ...input, source: this.source }, { now: () => new Date(this.#clock()), randomUUID: this.#randomUUID });
+    const body = buildEventOf(this.source, input, { now: () => new Date(this.#clock()), randomUUID: this.#randomUUID });
     if (!this.#available) throw unavailable(this.#reason ?? 'the audit log is stopped', this.#cause);
     if (this.#queue.length >= this.#maxPending) throw unavailable(`the audit log is behind by ${this.#queue.length} events`);
     // Linked here rather than through AuditChain.append, which would check the body a second time:
     // buildEvent has checked it and frozen it, and this is the hot path of every audited request.
-    const event: AuditEvent = Object.freeze({ ...body, sealbusseq: this.#head.count, sealbusprev: this.#head.headHash });
+    const event = chainedEvent(body, this.#head.count, this.#head.headHash);
     // The canonical bytes are stored as they are hashed: they are JSON, and one serialization is enough.
     const value = canonicalBytes(event);
     const hash = sha256Hex(value);
@@ -336,7 +336,7 @@ export class AuditLog {
   }
 
   #sign(head: AuditHead): AuditCheckpoint {
-    return this.#signer.sign({ ...head, source: this.source, time: new Date(this.#clock()), id: this.#randomUUID() });
+    return this.#signer.sign({ count: head.count, headHash: head.headHash, source: this.source, time: new Date(this.#clock()), id: this.#randomUUID() });
   }
 
   async #write(group: Group): Promise<void> {

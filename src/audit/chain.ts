@@ -5,7 +5,7 @@
  * signed checkpoints (checkpoint.ts) pin it to the broker's key.
  */
 import { SealbusError } from '../errors/index.js';
-import { type AuditEvent, type AuditEventBody, hashEvent, parseAuditEventBody } from './event.js';
+import { type AuditEvent, type AuditEventBody, chainedEvent, hashEvent, parseAuditEventBody } from './event.js';
 
 /** The `sealbusprev` of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -62,7 +62,7 @@ export class AuditChain {
   append(body: AuditEventBody): AuditEvent {
     const checked = parseAuditEventBody(body);
     if (this.#count >= Number.MAX_SAFE_INTEGER) throw new SealbusError('SEALBUS_ERR_AUDIT_UNAVAILABLE', { reason: 'the chain is full' });
-    const event: AuditEvent = Object.freeze({ ...checked, sealbusseq: this.#count, sealbusprev: this.#headHash });
+    const event = chainedEvent(checked, this.#count, this.#headHash);
     this.#headHash = hashEvent(event);
     this.#count += 1;
     return event;

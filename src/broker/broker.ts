@@ -8,6 +8,7 @@ import {
   type EncodedRecords,
   type LogStore,
   type PartitionState,
+  type PlacedBatch,
   type ProducerStamp,
   type ReadResult,
   type RecordInput,
@@ -108,7 +109,7 @@ export class Broker {
     this.#topicDefaults = options.topicDefaults ?? {};
     this.audit = options.audit ?? silentAuditTrail();
     this.groups = new ConsumerGroups(
-      { ...options.groups, store: options.store },
+      Object.assign({}, options.groups, { store: options.store }),
       (actor, action, resource) => this.authorize(actor, action, resource),
       (actor, action, resource) => this.isAllowed(actor, action, resource),
       this.audit,
@@ -151,15 +152,14 @@ export class Broker {
   async createTopic(actor: Actor, input: CreateTopicInput): Promise<TopicDescription> {
     this.#topic(actor, 'create', input.name);
     this.audit.assertAvailable();
-    const config: TopicConfigInput = {
-      ...this.#topicDefaults,
+    const config: TopicConfigInput = Object.assign({}, this.#topicDefaults, {
       partitions: input.partitions ?? this.#topicDefaults.partitions ?? 1,
       ...(input.retentionMs !== undefined && { retentionMs: input.retentionMs }),
       ...(input.retentionBytes !== undefined && { retentionBytes: input.retentionBytes }),
       ...(input.maxRecordBytes !== undefined && { maxRecordBytes: input.maxRecordBytes }),
       ...(input.segmentBytes !== undefined && { segmentBytes: input.segmentBytes }),
       attributes: encryptionAttributes(input.encryption, input.recipients),
-    };
+    });
     const created = await this.store.createTopic(input.name, config);
     this.groups.coordinator.topicChanged(input.name);
     await this.audit.admin('sealbus.admin.topic.create', actor, { kind: 'topic', name: input.name }, { action: 'create', partitions: created.config.partitions });
@@ -250,12 +250,12 @@ export class Broker {
       return result;
     }
     let event = null as Promise<void> | null;
-    const result = await this.store.append(where.topic, where.partition, {
-      ...request,
-      onPlaced: (placed) => {
-        if (event === null) event = this.audit.beginProduced(actor, where, placed, bytes);
-      },
-    });
+    const onPlaced = (placed: PlacedBatch): void => {
+      if (event === null) event = this.audit.beginProduced(actor, where, placed, bytes);
+    };
+    // Not `{ ...request, onPlaced }`: such an object outlives young-generation collections (see actorData).
+    const placing: AppendRequest = request.producer === undefined ? { records: request.records, onPlaced } : { records: request.records, producer: request.producer, onPlaced };
+    const result = await this.store.append(where.topic, where.partition, placing);
     await this.audit.produced(actor, where, result, bytes, event);
     return result;
   }
@@ -291,7 +291,8 @@ export class Broker {
     if (stamp.length > 0) {
       records = records.map((record) => {
         const own = record.headers ?? [];
-        return { ...record, headers: [...own, ...stamp.filter((header) => !own.some((mine) => mine.name === header.name))] };
+        const headers = [...own, ...stamp.filter((header) => !own.some((mine) => mine.name === header.name))];
+        return { value: record.value, headers, ...(record.key !== undefined && { key: record.key }), ...(record.partition !== undefined && { partition: record.partition }) };
       });
     }
     records.forEach((record, index) => {
@@ -407,17 +408,18 @@ export class Broker {
       });
     }
     const { deliver, topic, partition } = options;
-    const subscription = new Subscription({
-      ...options,
-      // What is pushed is recorded first: in closed mode nothing reaches the consumer unrecorded.
-      deliver: async (batches, highWatermark) => {
-        await this.audit.consumed(actor, { topic, partition, rule }, batches);
-        await deliver(batches, highWatermark);
-      },
-      store: this.store,
-      offset: startOffset,
-      maxReadBytes: this.limits.fetchMaxBytes,
-    });
+    const subscription = new Subscription(
+      Object.assign({}, options, {
+        // What is pushed is recorded first: in closed mode nothing reaches the consumer unrecorded.
+        deliver: async (batches: readonly Buffer[], highWatermark: number) => {
+          await this.audit.consumed(actor, { topic, partition, rule }, batches);
+          await deliver(batches, highWatermark);
+        },
+        store: this.store,
+        offset: startOffset,
+        maxReadBytes: this.limits.fetchMaxBytes,
+      }),
+    );
     return { subscription, startOffset, highWatermark: state.highWatermark };
   }
 }

@@ -23,7 +23,7 @@ export async function openChecked(decryption: ConsumerDecryption, schemas: Consu
   const opened = await decryption.open(topic, records);
   if (opened.error !== null || opened.producer === null || schemas === null) return opened;
   const invalid = await schemas.check(topic, opened.records);
-  return invalid === null ? opened : { ...opened, error: invalid };
+  return invalid === null ? opened : Object.assign({}, opened, { error: invalid });
 }
 
 const SUBJECTS: readonly [SchemaSubject, string][] = [

@@ -71,7 +71,7 @@ export class Consumer implements AsyncIterable<ConsumedRecord> {
     if (!Number.isInteger(this.#windowBytes) || this.#windowBytes < 1 || this.#windowBytes > 0xffff_ffff) {
       throw new SealbusError('SEALBUS_ERR_CONFIG_INVALID', { file: 'consumer options', key: 'windowBytes', reason: 'must be an integer in [1, 2^32 - 1]' });
     }
-    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#retry = Object.assign({}, DEFAULT_RETRY, options.retry);
     this.#random = options.random ?? Math.random;
     this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.#resetTo = options.resetTo ?? 'latest';

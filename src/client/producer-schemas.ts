@@ -91,7 +91,7 @@ export class ProducerSchemas {
         }
         headers.push(current.header);
       }
-      return { ...record, headers };
+      return record.key === undefined ? { value: record.value, headers } : { key: record.key, value: record.value, headers };
     });
   }
 }

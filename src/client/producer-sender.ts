@@ -199,7 +199,7 @@ export class ProducerSender {
   #send(session: Session, pipeline: PartitionPipeline, batch: ProducerBatch): void {
     this.#inFlight++;
     const stamp: ProducerStamp | null =
-      this.#producer === null || batch.sequence === null ? null : { ...this.#producer, baseSequence: batch.sequence };
+      this.#producer === null || batch.sequence === null ? null : { producerId: this.#producer.producerId, epoch: this.#producer.epoch, baseSequence: batch.sequence };
     session
       .request({ type: 'PRODUCE', topic: batch.topic, partition: batch.partition, producer: stamp, records: batch.encoded! })
       .then(

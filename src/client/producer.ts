@@ -99,7 +99,7 @@ export class Producer {
       throw new SealbusError('SEALBUS_ERR_CONFIG_INVALID', { file: 'producer options', key: 'connection', reason: 'or transport is required' });
     }
     const idempotent = options.idempotent ?? true;
-    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#retry = Object.assign({}, DEFAULT_RETRY, options.retry);
     this.#random = options.random ?? Math.random;
     const clock = options.clock ?? Date.now;
     this.#maxBatchBytes = integerOption('maxBatchBytes', options.maxBatchBytes ?? 1024 * 1024, 1, DEFAULT_FRAME_LIMITS.maxFrameBytes - PRODUCE_HEAD_ROOM);

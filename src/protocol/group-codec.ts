@@ -53,7 +53,7 @@ function joinGroup(frame: JoinGroupFrame): Buffer {
 function commit(frame: CommitFrame): Buffer {
   const group = text(frame.group);
   const member = text(frame.memberId);
-  const entries = frame.offsets.map((o) => ({ ...o, topicText: text(o.topic) }));
+  const entries = frame.offsets.map((o) => ({ topicText: text(o.topic), partition: o.partition, offset: o.offset }));
   const size =
     FRAME_HEADER_BYTES + 2 + group.bytes + 2 + member.bytes + 4 + 4 + entries.reduce((sum, e) => sum + 2 + e.topicText.bytes + 4 + 8, 0);
   const writer = new FrameWriter(size, FRAME_TYPE_CODES.COMMIT, frame.requestId)
@@ -70,7 +70,7 @@ function commit(frame: CommitFrame): Buffer {
 function assignment(frame: AssignmentFrame): Buffer {
   const group = text(frame.group);
   const member = text(frame.memberId);
-  const entries = frame.partitions.map((p) => ({ ...p, topicText: text(p.topic) }));
+  const entries = frame.partitions.map((p) => ({ topicText: text(p.topic), partition: p.partition, committedOffset: p.committedOffset }));
   const size =
     FRAME_HEADER_BYTES + 2 + group.bytes + 2 + member.bytes + 4 + 4 + entries.reduce((sum, e) => sum + 2 + e.topicText.bytes + 4 + 1 + 8, 0);
   const writer = new FrameWriter(size, FRAME_TYPE_CODES.ASSIGNMENT, 0)

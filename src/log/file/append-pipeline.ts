@@ -255,7 +255,7 @@ export class AppendPipeline {
     for (const item of written.placed) {
       this.inFlight.delete(item.result.baseOffset);
       item.pending.resolve(item.result);
-      for (const follower of item.pending.followers ?? []) follower.resolve({ ...item.result, duplicate: true });
+      for (const follower of item.pending.followers ?? []) follower.resolve({ baseOffset: item.result.baseOffset, count: item.result.count, timestamp: item.result.timestamp, duplicate: true });
     }
   }
 
