@@ -10,7 +10,7 @@
  * once; the runs then alternate between them (file, cluster, file, cluster...), so that both rows
  * see the same moments of a busy machine. Each run, on fresh topics of `--partitions`:
  *
- * 1. ack latency: `--rate` records/s for `--seconds` (after a first second, not measured), each
+ * 1. ack latency: `--rate` records/s for `--seconds` (after a warm-up at that rate, not measured), each
  *    its own publish (`lingerMs: 0`), sent in turn by `--producers` idempotent producers;
  * 2. produce: `--records` 1 KiB records split over `--producers` idempotent producers (the SDK's
  *    batches, `lingerMs: 2`), each with up to BENCH_WINDOW (20,000) sends outstanding;
@@ -34,7 +34,7 @@ import { Admin, Producer, type ConnectionOptions } from '../src/client/index.js'
 import { natsPki, startServe, stopServe, writeAdminEnv, writeBrokerConfigs, type BrokerProcess } from '../scripts/cluster.js';
 import { startNatsCluster, type RunningNatsCluster } from '../test/helpers/nats-cluster.js';
 import { natsServerBinary } from '../test/helpers/nats-server.js';
-import { atFixedRate, benchArgs, consumeAll, median, percentile, produceAll, startDevBroker, stopProcess } from './dev-broker.js';
+import { LATENCY_WARMUP_SECONDS, atFixedRate, benchArgs, consumeAll, median, percentile, produceAll, startDevBroker, stopProcess } from './dev-broker.js';
 import { currentLoad, describeMachine } from './compare/machine.js';
 import { BINARY_VALUE, RECORD_BYTES } from './compare/workload.js';
 
@@ -195,7 +195,7 @@ function report(setups: readonly Setup[], results: Map<Setup['id'], Figures[]>, 
     '',
     `${int(args.records)} records of ${RECORD_BYTES} bytes per run over ${args.producers} idempotent producers (the SDK's batches, linger 2 ms; up to ${int(WINDOW)} sends outstanding each, the event loop let run every ${args['yield-every']}), ` +
       `then read from the start by ${args.consumers} consumers (each reads all of them; consume rec/s counts every delivery). ` +
-      `Ack latency: ${int(args.rate)} records/s for ${args.seconds} s, each its own publish, the ${args.producers} producers in turn, after a first second not measured. ` +
+      `Ack latency: ${int(args.rate)} records/s for ${args.seconds} s, each its own publish, the ${args.producers} producers in turn, after ${LATENCY_WARMUP_SECONDS} s not measured. ` +
       `Topics of ${args.partitions} partitions. Clients take the brokers in turn. Every security check on (mTLS, bound JWT, example policies, audit event per batch, fail closed). ` +
       `Medians of ${runs} run${runs === 1 ? '' : 's'}, the two setups alternating.`,
     '',

@@ -3,7 +3,7 @@
  * durability next to them, sealbus against each peer, the cost of each sealbus feature, the issue's
  * targets, and the machine.
  */
-import { median } from '../dev-broker.js';
+import { LATENCY_WARMUP_SECONDS, median } from '../dev-broker.js';
 import type { Machine } from './machine.js';
 import type { PhaseCost, RowResult, Settings } from './run.js';
 import { RECORD_BYTES } from './workload.js';
@@ -42,7 +42,7 @@ export function markdown(report: Report): string {
   const sealbus = rows.filter((r) => r.system === 'sealbus' && r.error === undefined);
   const out: string[] = [
     `${int(s.records)} records of ${RECORD_BYTES} bytes per run, produced with up to ${int(Number(process.env.BENCH_WINDOW ?? 20_000))} in flight (the producer yields to the event loop every ${s.yieldEvery}), then read back from the start; medians of ${s.runs} run${s.runs === 1 ? '' : 's'}. ` +
-      `Latency: ${int(s.rate)} records/s for ${s.seconds} s, each its own publish, on a fresh server, after a first second at the same rate that is not measured. CPU: the server process (all threads), in cores while the phase ran. MB/s: 10^6 bytes of payload.`,
+      `Latency: ${int(s.rate)} records/s for ${s.seconds} s, each its own publish, on a fresh server, after ${LATENCY_WARMUP_SECONDS} s at the same rate that are not measured. CPU: the server process (all threads), in cores while the phase ran. MB/s: 10^6 bytes of payload.`,
     '',
     ...table(
       ['row', 'produce rec/s', 'MB/s', 'consume rec/s', 'MB/s', `ack p50 / p99 / p99.9 at ${int(s.rate)}/s (ms)`, `server CPU, cores: produce / consume / at ${int(s.rate)}/s`, 'server peak RSS (MiB)', 'what an ack means'],

@@ -4,7 +4,7 @@
  * phase, the server's CPU (from /proc) and this process's (the client's) are measured; the peak
  * resident set of the server at the end.
  */
-import { median, percentile } from '../dev-broker.js';
+import { LATENCY_WARMUP_SECONDS, median, percentile } from '../dev-broker.js';
 import { sampleProcess } from './processes.js';
 import type { Session, Target } from './target.js';
 
@@ -119,8 +119,8 @@ export async function runTarget(target: Target, settings: Settings, log: (line: 
     const { rate, seconds, records, runs } = settings;
     await live.setup('bench.latency');
     const cost = result.cost.latency;
-    // The CPU window includes the latency test's unmeasured first second (atFixedRate's warm-up): count its records too.
-    const latencies = await measured(live.pid, cost, rate * (seconds + 1), () => live.latency('bench.latency', rate, seconds));
+    // The CPU window includes the latency test's unmeasured warm-up (atFixedRate's): count its records too.
+    const latencies = await measured(live.pid, cost, rate * (seconds + LATENCY_WARMUP_SECONDS), () => live.latency('bench.latency', rate, seconds));
     result.latency = summarizeLatency(latencies);
     const { p50, p99, p999 } = result.latency;
     log(`${id}: ack latency at ${fmt(rate)}/s for ${seconds} s: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, p99.9 ${p999.toFixed(2)} ms (server ${cores(cost.serverCpu, cost.seconds)} cores, client ${cores(cost.clientCpu, cost.seconds)})`);
