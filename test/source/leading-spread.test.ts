@@ -17,6 +17,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const HOT_FILES = [
   'src/broker/broker.ts',
   'src/broker/audit-trail.ts',
+  'src/broker/audit-event-data.ts',
   'src/broker/subscription.ts',
   'src/audit/audit-log.ts',
   'src/audit/chain.ts',
