@@ -377,7 +377,7 @@ export function buildEventOf(source: string, input: Omit<AuditEventInput, 'sourc
  * The checked body with its place in the chain, frozen. Written out rather than as
  * `{ ...body, sealbusseq, sealbusprev }`: on Node 20's V8 an object literal that starts with a
  * spread and adds properties survives young-generation collections until the next full one, and
- * this runs for every audited request (docs/benchmarks.md, "Garbage collection").
+ * this runs for every audited request (docs/benchmarks.md, "Where the time goes").
  */
 export function chainedEvent(body: AuditEventBody, sealbusseq: number, sealbusprev: string): AuditEvent {
   return Object.freeze({

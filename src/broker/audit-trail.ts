@@ -1,8 +1,9 @@
 /**
  * The broker's side of the audit log: turns actors, actions, resources and decisions into audit
- * events (their contents: audit-event-data.ts) and applies the fail mode. Storage (the hash chain, checkpoints, group commit) is the
- * AuditLog's business (src/audit); this class decides *what* is recorded, *when* an operation must
- * wait for its event, and what happens when the log cannot be written:
+ * events (what they say: audit-event-data.ts) and applies the fail mode. Storage (the hash chain,
+ * checkpoints, group commit) is the AuditLog's business (src/audit); this class decides *what* is
+ * recorded, *when* an operation must wait for its event, and what happens when the log cannot be
+ * written:
  *
  * - `closed` (the default): while the log is unavailable, operations it must record are refused up
  *   front (SEALBUS_ERR_AUDIT_UNAVAILABLE), and an operation's reply waits until its event is durable.
@@ -18,8 +19,6 @@ import { decodeBatchHeader } from '../log/record-batch.js';
 import type { AppendResult, PlacedBatch } from '../log/types.js';
 import type { Action, Actor, Decision, Resource } from './access.js';
 import { accessOf, actorData, auditText, dataEvent, redacted, resourceName, type DataAccess } from './audit-event-data.js';
-
-export { auditText, resourceName, type DataAccess } from './audit-event-data.js';
 
 /** Where events go: the AuditLog in a broker, an array in tests. */
 export interface AuditSink {

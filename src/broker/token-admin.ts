@@ -5,7 +5,8 @@ import { isPrintableName } from '../auth/text.js';
 import { SealbusError, isSealbusError } from '../errors/index.js';
 import { parseScope, unrestrictedScopes, type ParsedScope } from '../policy/index.js';
 import type { Actor } from './access.js';
-import { auditText, silentAuditTrail, type AuditTrail } from './audit-trail.js';
+import { auditText } from './audit-event-data.js';
+import { silentAuditTrail, type AuditTrail } from './audit-trail.js';
 
 const CLUSTER = { kind: 'cluster' } as const;
 

@@ -135,7 +135,7 @@ export class Session {
     let bytes: Buffer;
     try {
       // Not `{ ...frame, requestId }`: on Node 20's V8 such a literal outlives young-generation
-      // collections, and with it the batch it carries (docs/benchmarks.md, "Garbage collection").
+      // collections, and with it the batch it carries (docs/benchmarks.md, "Where the time goes").
       bytes = encodeFrame(Object.assign({}, frame, { requestId }) as unknown as ClientFrame);
     } catch (err) {
       return Promise.reject(err);

@@ -15,7 +15,7 @@ import { RevocationLog } from '../broker/revocation-log.js';
 import { SchemaGuard } from '../broker/schema-guard.js';
 import { validationPool } from '../broker/validation-pool.js';
 import { SchemaRegistry } from '../broker/schema-registry.js';
-import { auditText } from '../broker/audit-trail.js';
+import { auditText } from '../broker/audit-event-data.js';
 import { TokenAdmin } from '../broker/token-admin.js';
 import type { SealbusConfig } from '../config/index.js';
 import { isSealbusError } from '../errors/index.js';
