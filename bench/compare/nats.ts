@@ -69,7 +69,7 @@ async function startNats(): Promise<Session> {
       return rate;
     },
     async latency(topic, rate, seconds) {
-      return atFixedRate(rate, seconds, () => js.publish(topic, BINARY_VALUE));
+      return atFixedRate(rate, seconds, () => js.publish(topic, BINARY_VALUE), 0);
     },
     async drop() {},
     async stop() {

@@ -62,7 +62,7 @@ async function startRedis(fsync: Fsync): Promise<Session> {
       return count / ((performance.now() - started) / 1000);
     },
     async latency(topic, rate, seconds) {
-      return atFixedRate(rate, seconds, () => send(topic));
+      return atFixedRate(rate, seconds, () => send(topic), 0);
     },
     async drop(topic) {
       await client.del(topic);

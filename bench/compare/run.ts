@@ -1,8 +1,8 @@
 /**
- * Runs the workload on one row: a fresh server, the fixed-rate latency test first (on an empty
- * store, as every row gets), then `runs` times: produce `records`, read them all back. Around each
- * phase, the server's CPU (from /proc) and this process's (the client's) are measured; the peak
- * resident set of the server at the end.
+ * Runs the workload: every row's server is started fresh, the fixed-rate latency test runs on all
+ * of them interleaved (on empty stores), then row by row `runs` times: produce `records`, read them
+ * all back, and the server is stopped. Around each phase, the server's CPU (from /proc) and this
+ * process's (the client's) are measured; the peak resident set of the server at the end.
  */
 import { LATENCY_WARMUP_SECONDS, median, percentile } from '../dev-broker.js';
 import { sampleProcess } from './processes.js';
@@ -96,9 +96,16 @@ export function summarizeLatency(sorted: readonly number[]): Latency {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const cores = (cpu: number, seconds: number): string => (cpu / seconds).toFixed(2);
 
-export async function runTarget(target: Target, settings: Settings, log: (line: string) => void): Promise<RowResult> {
+/** A row being run: its target, its results so far, and its server while it is up. */
+export interface LiveRow {
+  readonly target: Target;
+  readonly result: RowResult;
+  session: Session | null;
+}
+
+function newResult(target: Target): RowResult {
   const { id, system, label, security, durability, payload } = target;
-  const result: RowResult = {
+  return {
     id,
     system,
     label,
@@ -110,45 +117,101 @@ export async function runTarget(target: Target, settings: Settings, log: (line: 
     consume: [],
     cost: { produce: emptyCost(), consume: emptyCost(), latency: emptyCost() },
   };
-  log(`${id}: starting the server`);
-  let session: Session | undefined;
+}
+
+/** Runs one step of a row; a step that fails (a server missing, a client error) marks the row failed and stops its server, not the others. */
+async function step(row: LiveRow, log: (line: string) => void, work: (session: Session) => Promise<void>): Promise<void> {
+  const session = row.session;
+  if (session === null || row.result.error !== undefined) return;
   try {
-    const live = await target.start();
-    session = live;
-    result.version = live.version;
-    const { rate, seconds, records, runs } = settings;
-    await live.setup('bench.latency');
-    const cost = result.cost.latency;
-    // The CPU window includes the latency test's unmeasured warm-up (atFixedRate's): count its records too.
-    const latencies = await measured(live.pid, cost, rate * (seconds + LATENCY_WARMUP_SECONDS), () => live.latency('bench.latency', rate, seconds));
-    result.latency = summarizeLatency(latencies);
-    const { p50, p99, p999 } = result.latency;
-    log(`${id}: ack latency at ${fmt(rate)}/s for ${seconds} s: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, p99.9 ${p999.toFixed(2)} ms (server ${cores(cost.serverCpu, cost.seconds)} cores, client ${cores(cost.clientCpu, cost.seconds)})`);
-    await live.drop('bench.latency');
+    await work(session);
+  } catch (err) {
+    row.result.error = describeError(err);
+    log(`${row.result.id}: FAILED: ${row.result.error}`);
+    if (err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
+    await stopRow(row);
+  }
+}
+
+/** Starts a row's server (fresh: own process, own data folder). */
+export async function startRow(target: Target, log: (line: string) => void): Promise<LiveRow> {
+  const row: LiveRow = { target, result: newResult(target), session: null };
+  log(`${target.id}: starting the server`);
+  try {
+    row.session = await target.start();
+    row.result.version = row.session.version;
+  } catch (err) {
+    row.result.error = describeError(err);
+    log(`${target.id}: FAILED: ${row.result.error}`);
+  }
+  return row;
+}
+
+const LATENCY_TOPIC = 'bench.latency';
+
+/**
+ * The fixed-rate latency test of every row, interleaved: each row first warms up for
+ * LATENCY_WARMUP_SECONDS (not measured), then the rows take turns, one second each, until each has
+ * had `seconds`. A shared machine's slow moments (a neighbour's burst on the CPUs or the disk)
+ * then fall on every row alike, instead of on whichever row happened to be running.
+ */
+export async function measureLatency(rows: readonly LiveRow[], settings: Settings, log: (line: string) => void): Promise<void> {
+  const { rate, seconds } = settings;
+  const samples = new Map<LiveRow, number[]>(rows.map((row) => [row, []]));
+  for (const row of rows) {
+    await step(row, log, async (session) => {
+      await session.setup(LATENCY_TOPIC);
+      // The CPU window includes the warm-up: its records count too.
+      await measured(session.pid, row.result.cost.latency, rate * LATENCY_WARMUP_SECONDS, () => session.latency(LATENCY_TOPIC, rate, LATENCY_WARMUP_SECONDS));
+    });
+  }
+  for (let second = 0; second < seconds; second++) {
+    log(`latency at ${fmt(rate)}/s: second ${second + 1} of ${seconds} for each row`);
+    for (const row of rows) {
+      await step(row, log, async (session) => {
+        samples.get(row)!.push(...(await measured(session.pid, row.result.cost.latency, rate, () => session.latency(LATENCY_TOPIC, rate, 1))));
+      });
+    }
+  }
+  for (const row of rows) {
+    await step(row, log, async (session) => {
+      const latency = summarizeLatency(samples.get(row)!.sort((a, b) => a - b));
+      row.result.latency = latency;
+      const cost = row.result.cost.latency;
+      log(`${row.result.id}: ack latency at ${fmt(rate)}/s for ${seconds} s: p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, p99.9 ${latency.p999.toFixed(2)} ms (server ${cores(cost.serverCpu, cost.seconds)} cores, client ${cores(cost.clientCpu, cost.seconds)})`);
+      await session.drop(LATENCY_TOPIC);
+    });
+  }
+}
+
+/** `runs` times: produce `records`, read them all back; then the server's peak resident set. */
+export async function measureThroughput(row: LiveRow, settings: Settings, log: (line: string) => void): Promise<void> {
+  const { records, runs } = settings;
+  const { result } = row;
+  await step(row, log, async (session) => {
     for (let run = 0; run < runs; run++) {
       const topic = `bench.run${run}`;
-      await live.setup(topic);
+      await session.setup(topic);
       const before = { ...result.cost.produce };
-      result.produce.push(await measured(live.pid, result.cost.produce, records, () => live.produce(topic, records, settings.yieldEvery)));
+      result.produce.push(await measured(session.pid, result.cost.produce, records, () => session.produce(topic, records, settings.yieldEvery)));
       const p = result.cost.produce;
-      log(`${id}: produce run ${run + 1}/${runs}: ${fmt(result.produce[run]!)} rec/s (server ${cores(p.serverCpu - before.serverCpu, p.seconds - before.seconds)} cores, client ${cores(p.clientCpu - before.clientCpu, p.seconds - before.seconds)})`);
+      log(`${result.id}: produce run ${run + 1}/${runs}: ${fmt(result.produce[run]!)} rec/s (server ${cores(p.serverCpu - before.serverCpu, p.seconds - before.seconds)} cores, client ${cores(p.clientCpu - before.clientCpu, p.seconds - before.seconds)})`);
       const was = { ...result.cost.consume };
-      result.consume.push(await measured(live.pid, result.cost.consume, records, () => live.consume(topic, records)));
+      result.consume.push(await measured(session.pid, result.cost.consume, records, () => session.consume(topic, records)));
       const c = result.cost.consume;
-      log(`${id}: consume run ${run + 1}/${runs}: ${fmt(result.consume[run]!)} rec/s (server ${cores(c.serverCpu - was.serverCpu, c.seconds - was.seconds)} cores, client ${cores(c.clientCpu - was.clientCpu, c.seconds - was.seconds)})`);
-      await live.drop(topic);
+      log(`${result.id}: consume run ${run + 1}/${runs}: ${fmt(result.consume[run]!)} rec/s (server ${cores(c.serverCpu - was.serverCpu, c.seconds - was.seconds)} cores, client ${cores(c.clientCpu - was.clientCpu, c.seconds - was.seconds)})`);
+      await session.drop(topic);
     }
-    result.peakRssMiB = sampleProcess(live.pid).peakRssBytes / 2 ** 20;
-    log(`${id}: done: produce ${fmt(median(result.produce))} rec/s, consume ${fmt(median(result.consume))} rec/s (medians), server peak RSS ${Math.round(result.peakRssMiB)} MiB`);
-  } catch (err) {
-    // One row that fails (a server missing, a client error) does not cost the others their figures.
-    result.error = describeError(err);
-    log(`${id}: FAILED: ${result.error}`);
-    if (err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
-  } finally {
-    await session?.stop();
-  }
-  return result;
+    result.peakRssMiB = sampleProcess(session.pid).peakRssBytes / 2 ** 20;
+    if (runs > 0) log(`${result.id}: done: produce ${fmt(median(result.produce))} rec/s, consume ${fmt(median(result.consume))} rec/s (medians), server peak RSS ${Math.round(result.peakRssMiB)} MiB`);
+  });
+}
+
+/** Closes the row's clients, stops its server and removes its folder; once. */
+export async function stopRow(row: LiveRow): Promise<void> {
+  const session = row.session;
+  row.session = null;
+  await session?.stop();
 }
 
 /** One line: the message, or the error's name and code when it has no message (some clients' errors). */

@@ -101,7 +101,17 @@ async function startSealbus(variant: Variant, policies: PolicySets, partitions: 
   };
   const { child, connection } = await startDevBroker(dir, { config, onSpawn: track });
   const admin = new Admin({ connection });
+  // One producer per latency topic, kept across the calls (a warm-up, then one second at a time).
+  const latencyProducers = new Map<string, Producer>();
+  const closeProducers = async (topic?: string): Promise<void> => {
+    for (const [name, producer] of latencyProducers) {
+      if (topic !== undefined && name !== topic) continue;
+      latencyProducers.delete(name);
+      await producer.close();
+    }
+  };
   const stop = async (): Promise<void> => {
+    await closeProducers();
     admin.close();
     await stopProcess(child);
     removeDir(dir);
@@ -126,14 +136,15 @@ async function startSealbus(variant: Variant, policies: PolicySets, partitions: 
     produce: (topic, count, yieldEvery) => produceAll(connection, topic, count, value, keys, yieldEvery),
     consume: (topic, count) => consumeAll(connection, topic, partitions, count, keys),
     async latency(topic, rate, seconds) {
-      const producer = new Producer({ connection, lingerMs: 0, ...(keys !== undefined && { encryption: { keys } }) });
-      try {
-        return await atFixedRate(rate, seconds, () => producer.send({ topic, value }));
-      } finally {
-        await producer.close();
+      let producer = latencyProducers.get(topic);
+      if (producer === undefined) {
+        producer = new Producer({ connection, lingerMs: 0, ...(keys !== undefined && { encryption: { keys } }) });
+        latencyProducers.set(topic, producer);
       }
+      const sender = producer;
+      return atFixedRate(rate, seconds, () => sender.send({ topic, value }), 0);
     },
-    async drop() {},
+    drop: (topic) => closeProducers(topic),
     stop,
   };
 }

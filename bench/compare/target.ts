@@ -5,7 +5,7 @@
 export interface Target {
   /** Short, stable name: the key in the JSON output and the legend of the plot. */
   readonly id: string;
-  readonly system: 'sealbus' | 'nats' | 'redis';
+  readonly system: 'sealbus' | 'nats' | 'redis' | 'disk';
   /** What this row is, for people. */
   readonly label: string;
   /** What protects the connection and the request (transport, authentication, authorization...). */
@@ -31,7 +31,11 @@ export interface Session {
   produce(topic: string, count: number, yieldEvery: number): Promise<number>;
   /** Reads the topic's `count` records from its start; returns records/s. */
   consume(topic: string, count: number): Promise<number>;
-  /** Produces `rate` records/s for `seconds`, one at a time; returns the publish-to-ack latencies (ms), sorted. */
+  /**
+   * Produces `rate` records/s for `seconds`, one at a time; returns the publish-to-ack latencies
+   * (ms), sorted. Called many times on one topic (a warm-up, then one second at a time): a client
+   * it needs is made once per topic, not per call.
+   */
   latency(topic: string, rate: number, seconds: number): Promise<number[]>;
   /** Frees what the topic holds when that would weigh on the next run (Redis keeps streams in memory). */
   drop(topic: string): Promise<void>;
