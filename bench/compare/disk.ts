@@ -26,11 +26,13 @@ function startChild(dir: string): Promise<ChildProcess> {
       child.kill('SIGKILL');
       reject(err);
     };
-    child.once('exit', (code, signal) => fail(new Error(`the raw-disk process exited (${code ?? signal}) before it was ready`)));
+    const early = (code: number | null, signal: NodeJS.Signals | null): void => fail(new Error(`the raw-disk process exited (${code ?? signal}) before it was ready`));
+    child.once('exit', early);
     child.once('message', (message: Reply) => {
       if (!('ready' in message)) return fail(new Error('the raw-disk process answered before it was ready'));
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      // Only this listener: track()'s own 'exit' listener must stay, to forget the child when it ends.
+      child.removeListener('exit', early);
       resolve(child);
     });
   });
