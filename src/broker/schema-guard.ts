@@ -26,7 +26,7 @@ import {
 } from '../schema/index.js';
 import { checkSection, type InvalidRecord, type SectionCheckOptions, type SectionVerdict } from '../schema/section-check.js';
 import type { Actor } from './access.js';
-import { MIN_POOL_BYTES, type ValidationPool } from './validation-pool.js';
+import { OffloadPace, type ValidationPool } from './validation-pool.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { SchemaRegistry } from './schema-registry.js';
 
@@ -60,6 +60,8 @@ export class SchemaGuard {
     readonly audit: AuditTrail,
     /** Threads for large batches; null checks every batch on the calling thread. */
     readonly pool: ValidationPool | null = null,
+    /** When a large batch is worth a hop to a thread. */
+    readonly pace: OffloadPace = new OffloadPace(),
   ) {}
 
   /** Ends the validation threads (they are unref'ed while idle: nothing waits on them). */
@@ -106,7 +108,7 @@ export class SchemaGuard {
     const settings = this.registry.settingsOf(topic);
     const schemas = (['value', 'key'] as const).map((subject) => this.registry.latest(topic, subject)).filter((schema) => schema !== null);
     const options = { encrypted, firstInvalidOnly: settings.onInvalid === 'reject' };
-    const verdict = await this.#verdict(records, schemas, options);
+    const verdict = await this.#verdict(topic, records, schemas, options);
     if (verdict.kind === 'stale') {
       const { record, subject, given, current } = verdict;
       throw new SealbusError('SEALBUS_ERR_SCHEMA_STALE', { record, subject, given, topic, current }, { details: { record, subject, current } });
@@ -116,10 +118,14 @@ export class SchemaGuard {
     return this.#deadLetter(actor, topic, partition, decodeRecordSection(records), verdict.invalid, settings.deadLetterTopic!);
   }
 
-  /** A large plaintext batch goes to a validation thread when one is ready; the rest, and anything a thread fails on, is checked here. */
-  async #verdict(records: EncodedRecords, schemas: readonly RegisteredSchema[], options: SectionCheckOptions): Promise<SectionVerdict> {
+  /**
+   * A plaintext batch whose check would hold this thread up (OffloadPace) goes to a validation
+   * thread when one is ready; the rest, and anything a thread fails on, is checked here.
+   */
+  async #verdict(topic: string, records: EncodedRecords, schemas: readonly RegisteredSchema[], options: SectionCheckOptions): Promise<SectionVerdict> {
     const subjects = schemas.map((schema) => ({ subject: schema.subject, schemaId: schema.id }));
-    if (this.pool !== null && !options.encrypted && records.bytes.length >= MIN_POOL_BYTES) {
+    const size = records.bytes.length;
+    if (this.pool !== null && !options.encrypted && this.pace.offload(topic, size)) {
       const running = this.pool.run({ section: records, subjects: schemas.map((schema) => ({ subject: schema.subject, schemaId: schema.id, schema: schema.schema })), options });
       if (running !== null) {
         try {
@@ -130,7 +136,10 @@ export class SchemaGuard {
       }
     }
     const byId = new Map(schemas.map((schema) => [schema.id, schema]));
-    return checkSection(records, subjects, (id) => this.registry.validator(byId.get(id)!), options);
+    const started = performance.now();
+    const verdict = checkSection(records, subjects, (id) => this.registry.validator(byId.get(id)!), options);
+    if (this.pool !== null && !options.encrypted) this.pace.measured(topic, size, (performance.now() - started) * 1000);
+    return verdict;
   }
 
   async #deadLetter(actor: Actor, topic: string, partition: number, decoded: LogRecord[], invalid: readonly InvalidRecord[], target: string): Promise<CheckedBatch> {

@@ -23,6 +23,68 @@ const WORKER_URL = new URL('../schema/validation-worker.js', import.meta.url);
 
 /** Batches smaller than this are checked on the main thread: the hop to a thread costs more. */
 export const MIN_POOL_BYTES = 32 * 1024;
+/**
+ * A batch of MIN_POOL_BYTES or more goes to a thread only when its records are slow to check: when,
+ * at the pace measured on that topic's recent batches on the main thread, a byte takes longer than
+ * this. A hop costs about 1.3 µs of CPU per 1 KiB record counted over both threads (copy, messages,
+ * wake-ups), which pays only where a core is idle and the check costs more: records a schema's shape
+ * takes (fast-shape.ts) cost about 1 ns a byte in the broker, those that need the byte-level pass 3
+ * or more, and ajv several times that (docs/schemas.md).
+ */
+export const MIN_POOL_NANOS_PER_BYTE = 2;
+/** Of the batches a topic sends to threads, one in this many is checked in place, to measure the pace again. */
+const MEASURE_EVERY = 32;
+/** The pace is the fastest of this many last measurements: time on the clock only grows when the thread is preempted. */
+const PACE_WINDOW = 8;
+const MAX_PACED_TOPICS = 10_000;
+
+interface Pace {
+  /** ns per byte of the last PACE_WINDOW checks made in place (a ring). */
+  readonly recent: Float64Array;
+  next: number;
+  /** Checks measured so far. */
+  measured: number;
+  offloaded: number;
+}
+
+/**
+ * Per topic, how long checking a byte takes on the main thread, from the batches checked there:
+ * whether the next large batch is worth a hop to a thread.
+ */
+export class OffloadPace {
+  readonly #paces = new Map<string, Pace>();
+
+  /** `nanosPerByte` 0 sends every large batch to a thread, unmeasured. */
+  constructor(readonly nanosPerByte = MIN_POOL_NANOS_PER_BYTE) {}
+
+  /** Whether a batch of `bytes` for `topic` should go to a thread (false: check it here, measured). */
+  offload(topic: string, bytes: number): boolean {
+    if (bytes < MIN_POOL_BYTES) return false;
+    if (this.nanosPerByte === 0) return true;
+    const pace = this.#paces.get(topic);
+    // Until a window of checks is measured (the first ones run cold), everything is checked here.
+    if (pace === undefined || pace.measured < PACE_WINDOW) return false;
+    let fastest = Infinity;
+    for (const nanosPerByte of pace.recent) fastest = Math.min(fastest, nanosPerByte);
+    if (fastest < this.nanosPerByte) return false;
+    return pace.offloaded++ % MEASURE_EVERY !== MEASURE_EVERY - 1;
+  }
+
+  /** Records a check made here: `micros` for `bytes` (only large batches say anything about a hop). */
+  measured(topic: string, bytes: number, micros: number): void {
+    if (bytes < MIN_POOL_BYTES || this.nanosPerByte === 0) return;
+    let pace = this.#paces.get(topic);
+    if (pace === undefined) {
+      if (this.#paces.size >= MAX_PACED_TOPICS) this.#paces.clear();
+      pace = { recent: new Float64Array(PACE_WINDOW), next: 0, measured: 0, offloaded: 0 };
+      this.#paces.set(topic, pace);
+    }
+    pace.recent[pace.next] = (micros * 1000) / bytes;
+    pace.measured++;
+    pace.next = (pace.next + 1) % PACE_WINDOW;
+  }
+}
+
 /** Each thread's ring of shared memory for the batches it is given. */
 export const RING_BYTES = 4 * 1024 * 1024;
 export const MAX_VALIDATION_THREADS = 16;

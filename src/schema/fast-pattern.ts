@@ -24,7 +24,7 @@
 /** At most this many elements: a bound on the matcher's tables, and patterns beyond it are rare. */
 const MAX_ELEMENTS = 32;
 /** Counts above this are left to the RegExp (a bound the compiler can hold without overflow worries). */
-const MAX_COUNT = 1 << 20;
+export const MAX_COUNT = 1 << 20;
 /** Characters that stand for themselves outside a class under `u` (letters, digits, a few marks). */
 const LITERAL_OUTSIDE = /^[A-Za-z0-9 _\-:@,=!#%&'"<>~;`]$/;
 /** Characters that stand for themselves inside a class (where `-` and `^` are handled apart). */

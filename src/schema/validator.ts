@@ -3,14 +3,16 @@
  * Untrusted input meets the validator, so it stops at the first error (never `allErrors`, whose
  * work grows with the input) and never takes `$data` (values that would steer the check).
  *
- * A record's bytes first meet the byte-level fast path (fast-validator.ts) when the schema stays
- * within its subset: parsing a record into objects costs several times what ajv's check does.
- * Only its 'valid' is taken; anything else is one safe JSON parse and one call of ajv's generated
- * code, so that every error (pointer, reason) is ajv's own.
+ * A record's bytes first meet the fast paths when the schema stays within their subset: parsing a
+ * record into objects costs several times what ajv's check does. The shape (fast-shape.ts), one
+ * RegExp for the compact records most producers write, then the byte-level pass
+ * (fast-validator.ts) for any other. Only their 'valid' is taken; anything else is one safe JSON
+ * parse and one call of ajv's generated code, so that every error (pointer, reason) is ajv's own.
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { SealbusError } from '../errors/index.js';
+import { compileShape, hasShape } from './fast-shape.js';
 import { compileFastValidator } from './fast-validator.js';
 import type { JsonSchema } from './schema-document.js';
 import { parseJson } from './safe-json.js';
@@ -84,6 +86,7 @@ export function compileValidator(schema: JsonSchema): Validator {
   }
   // After ajv: the fast path relies on the schema's keywords being well-formed.
   const fast = compileFastValidator(schema);
+  const shape = compileShape(schema);
   const validate = (value: unknown): ValidationFailure | null => {
     if (compiled(value)) return null;
     const first = compiled.errors?.[0];
@@ -93,6 +96,7 @@ export function compileValidator(schema: JsonSchema): Validator {
     validate,
     validateBytes(bytes) {
       if (bytes === null) return validate(null);
+      if (shape !== null && hasShape(shape, bytes)) return null;
       if (fast !== null && fast(bytes) === 'valid') return null;
       let value: unknown;
       try {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { RING_BYTES, ValidationPool, type ValidationJob } from '../../src/broker/validation-pool.js';
+import { MIN_POOL_BYTES, MIN_POOL_NANOS_PER_BYTE, OffloadPace, RING_BYTES, ValidationPool, type ValidationJob } from '../../src/broker/validation-pool.js';
 import { encodeRecords, type RecordInput } from '../../src/log/record-batch.js';
 import { KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, compileValidator, type JsonSchema } from '../../src/schema/index.js';
 import { checkSection, type SectionCheckOptions } from '../../src/schema/section-check.js';
@@ -136,6 +136,44 @@ describe('ValidationPool', () => {
   });
 });
 
+describe('OffloadPace: which batches are worth a hop to a thread', () => {
+  const large = 2 * MIN_POOL_BYTES;
+  /** The µs a check of `bytes` takes at `times` the threshold pace. */
+  const micros = (bytes: number, times: number): number => (bytes * MIN_POOL_NANOS_PER_BYTE * times) / 1000;
+
+  it('checks a topic in place until its pace is known, then sends only batches of records slower than the threshold', () => {
+    const pace = new OffloadPace();
+    expect(pace.offload('slow', large)).toBe(false);
+    // Until a window of 8 checks is measured (the first ones run cold), checks stay in place.
+    for (let i = 0; i < 7; i++) pace.measured('slow', large, micros(large, 2));
+    expect(pace.offload('slow', large)).toBe(false);
+    pace.measured('slow', large, micros(large, 2));
+    for (let i = 0; i < 8; i++) pace.measured('fast', 4 * large, micros(4 * large, 0.5));
+    expect(pace.offload('slow', large)).toBe(true);
+    expect(pace.offload('slow', MIN_POOL_BYTES - 1)).toBe(false);
+    // However large the batch: its records are cheap to check.
+    expect(pace.offload('fast', 64 * large)).toBe(false);
+    // One slow check (the thread was preempted) changes nothing; a window of them (the records changed) does.
+    pace.measured('fast', large, micros(large, 4));
+    expect(pace.offload('fast', large)).toBe(false);
+    for (let i = 0; i < 8; i++) pace.measured('fast', large, micros(large, 4));
+    expect(pace.offload('fast', large)).toBe(true);
+  });
+
+  it('keeps checking one batch in 32 in place, to measure again', () => {
+    const pace = new OffloadPace();
+    for (let i = 0; i < 8; i++) pace.measured('slow', large, micros(large, 10));
+    const sent = Array.from({ length: 64 }, () => pace.offload('slow', large));
+    expect(sent.filter((offloaded) => !offloaded)).toHaveLength(2);
+  });
+
+  it('sends every large batch unmeasured with a threshold of 0', () => {
+    const pace = new OffloadPace(0);
+    expect(pace.offload('any', large)).toBe(true);
+    expect(pace.offload('any', MIN_POOL_BYTES - 1)).toBe(false);
+  });
+});
+
 describe('SchemaGuard with validation threads', () => {
   it('answers the checks of a partition in the order they came, whichever finishes first', async () => {
     const { SchemaGuard } = await import('../../src/broker/schema-guard.js');
@@ -154,7 +192,7 @@ describe('SchemaGuard with validation threads', () => {
         new Promise((resolve) => releases.push(() => resolve(checkSection(job.section, job.subjects, () => validator, job.options)))),
       close: async () => {},
     };
-    const guard = new SchemaGuard(registry as never, {} as never, {} as never, pool as never);
+    const guard = new SchemaGuard(registry as never, {} as never, {} as never, pool as never, new OffloadPace(0));
     const large = encodeRecords(Array.from({ length: 60 }, () => ({ key: null, value: Buffer.from(JSON.stringify(orderValue())), headers: [{ name: SCHEMA_ID_HEADER, value: Buffer.from('7') }] })));
     const small = encodeRecords([{ key: null, value: Buffer.from(JSON.stringify(orderValue())), headers: [{ name: SCHEMA_ID_HEADER, value: Buffer.from('7') }] }]);
     const answered: string[] = [];
