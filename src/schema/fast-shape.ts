@@ -275,7 +275,11 @@ function typesOf(node: FastNode, depth: number): string | null {
 /** The shape RegExp of `schema`, or null when the schema is outside the fast subset or admits no shape. */
 export function compileShape(schema: unknown): RegExp | null {
   const root = compileFastSchema(schema);
-  if (root === null) return null;
+  return root === null ? null : shapeOfTree(root);
+}
+
+/** The shape RegExp of an already compiled tree (validator.ts compiles one for both fast tiers), or null. */
+export function shapeOfTree(root: FastNode): RegExp | null {
   try {
     const source = shapeOf(root, 0);
     return source === null ? null : new RegExp(`^(?:${source})$`);

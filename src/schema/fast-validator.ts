@@ -408,6 +408,10 @@ const EMPTY = Buffer.alloc(0);
  */
 export function compileFastValidator(schema: unknown): FastValidator | null {
   const root = compileFastSchema(schema);
-  if (root === null) return null;
+  return root === null ? null : fastValidatorOf(root);
+}
+
+/** The fast path of an already compiled tree (validator.ts compiles one for both fast tiers). */
+export function fastValidatorOf(root: FastNode): FastValidator {
   return (bytes) => run(root, bytes);
 }

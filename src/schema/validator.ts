@@ -12,8 +12,9 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { SealbusError } from '../errors/index.js';
-import { compileShape, hasShape } from './fast-shape.js';
-import { compileFastValidator } from './fast-validator.js';
+import { hasShape, shapeOfTree } from './fast-shape.js';
+import { fastValidatorOf } from './fast-validator.js';
+import { compileFastSchema } from './fast-validator-compile.js';
 import type { JsonSchema } from './schema-document.js';
 import { parseJson } from './safe-json.js';
 
@@ -85,8 +86,9 @@ export function compileValidator(schema: JsonSchema): Validator {
     throw new SealbusError('SEALBUS_ERR_SCHEMA_INVALID', { reason }, { details: { reason } });
   }
   // After ajv: the fast path relies on the schema's keywords being well-formed.
-  const fast = compileFastValidator(schema);
-  const shape = compileShape(schema);
+  const tree = compileFastSchema(schema);
+  const fast = tree === null ? null : fastValidatorOf(tree);
+  const shape = tree === null ? null : shapeOfTree(tree);
   const validate = (value: unknown): ValidationFailure | null => {
     if (compiled(value)) return null;
     const first = compiled.errors?.[0];
