@@ -261,15 +261,16 @@ function shapeOf(node: FastNode, depth: number): string | null {
 }
 
 function typesOf(node: FastNode, depth: number): string | null {
-  const parts: string[] = [];
   const { types } = node;
-  if ((types & TYPE_OBJECT) !== 0) parts.push(objectsOf(node, depth) ?? '');
-  if ((types & TYPE_ARRAY) !== 0) parts.push(arraysOf(node, depth) ?? '');
-  if ((types & TYPE_STRING) !== 0) parts.push(stringsOf(node) ?? '');
-  if ((types & (TYPE_INTEGER | TYPE_NUMBER)) !== 0) parts.push(numbersOf(node) ?? '');
-  if ((types & TYPE_BOOLEAN) !== 0) parts.push('(?:true|false)');
-  if ((types & TYPE_NULL) !== 0) parts.push('null');
-  return alternatives(parts.filter((part) => part !== ''));
+  const parts = [
+    (types & TYPE_OBJECT) !== 0 ? objectsOf(node, depth) : null,
+    (types & TYPE_ARRAY) !== 0 ? arraysOf(node, depth) : null,
+    (types & TYPE_STRING) !== 0 ? stringsOf(node) : null,
+    (types & (TYPE_INTEGER | TYPE_NUMBER)) !== 0 ? numbersOf(node) : null,
+    (types & TYPE_BOOLEAN) !== 0 ? '(?:true|false)' : null,
+    (types & TYPE_NULL) !== 0 ? 'null' : null,
+  ];
+  return alternatives(parts.filter((part) => part !== null));
 }
 
 /** The shape RegExp of `schema`, or null when the schema is outside the fast subset or admits no shape. */
