@@ -71,6 +71,36 @@ const alternatives = (parts: readonly string[]): string | null => (parts.length 
 
 const count = (min: number, max: number): string => (max === Infinity ? (min === 0 ? '*' : `{${min},}`) : min === max ? (min === 1 ? '' : `{${min}}`) : `{${min},${max}}`);
 
+/** Long bounded runs of one character class are matched this many characters a step (repeated). */
+const CHUNK = 8;
+
+/**
+ * `set` (one character) repeated min to max times. irregexp matches `{min,max}` with a counter and a
+ * backtrack entry per character, at about twice the cost of `*`; a long run is matched instead in
+ * steps of CHUNK characters, a fixed-length body, and the count stays exact: the optional part of n
+ * = CHUNK·q + r characters is either fewer than CHUNK·q (up to q - 1 steps, then up to CHUNK - 1)
+ * or CHUNK·q to n (q steps, then up to r).
+ */
+function repeated(set: string, min: number, max: number): string {
+  const optional = max - min;
+  if (max === Infinity) return `${exactly(set, min)}${set}*`;
+  if (optional < 4 * CHUNK) return min < 4 * CHUNK ? `${set}${count(min, max)}` : `${exactly(set, min)}${optional === 0 ? '' : `${set}${count(0, optional)}`}`;
+  const step = `(?:${set.repeat(CHUNK)})`;
+  const q = Math.floor(optional / CHUNK);
+  const r = optional % CHUNK;
+  const fewer = `${step}${count(0, q - 1)}${set}${count(0, CHUNK - 1)}`;
+  const most = `${step}${count(q, q)}${r === 0 ? '' : `${set}${count(0, r)}`}`;
+  return `${exactly(set, min)}(?:${fewer}|${most})`;
+}
+
+/** `set` exactly n times, in steps of CHUNK when n is large. */
+function exactly(set: string, n: number): string {
+  if (n < 4 * CHUNK) return n === 0 ? '' : `${set}${count(n, n)}`;
+  const steps = Math.floor(n / CHUNK);
+  const rest = n % CHUNK;
+  return `(?:${set.repeat(CHUNK)})${count(steps, steps)}${rest === 0 ? '' : `${set}${count(rest, rest)}`}`;
+}
+
 const digitRange = (low: number, high: number): string => (low === high ? String(low) : `[${low}-${high}]`);
 const anyDigits = (digits: number): string => (digits === 0 ? '' : `[0-9]${count(digits, digits)}`);
 
@@ -190,7 +220,7 @@ function classOf(pattern: BytePattern, element: number): string | null {
 function stringsOf(node: FastNode): string | null {
   const { minLength, maxLength } = node;
   if (minLength > maxLength) return null;
-  if (node.pattern === null) return `"${CHAR}${count(minLength, maxLength)}"`;
+  if (node.pattern === null) return `"${repeated(CHAR, minLength, maxLength)}"`;
   const pattern = node.bytePattern;
   if (pattern === null) return null;
   let body = '';
@@ -203,10 +233,10 @@ function stringsOf(node: FastNode): string | null {
       continue;
     }
     // MAX_COUNT stands for unbounded (`*`, `+`, `{n,}`); no string of a shaped record is that long.
-    body += `${set}${count(min, max >= MAX_COUNT ? Infinity : max)}`;
+    body += repeated(set, min, max >= MAX_COUNT ? Infinity : max);
   }
   const lengthsHold = pattern.shortest >= minLength && pattern.longest <= maxLength;
-  return `"${lengthsHold ? '' : `(?=${CHAR}${count(minLength, maxLength)}")`}${body}"`;
+  return `"${lengthsHold ? '' : `(?=${repeated(CHAR, minLength, maxLength)}")`}${body}"`;
 }
 
 function arraysOf(node: FastNode, depth: number): string | null {
@@ -287,6 +317,36 @@ export function shapeOfTree(root: FastNode): RegExp | null {
   } catch (err) {
     if (err instanceof TooLarge) return null;
     throw err;
+  }
+}
+
+/**
+ * Sections below this size may be read as one latin1 string for hasShapeAt: the u32 length that
+ * starts each record then has a zero top byte, which no part of a shape matches, so a match begun
+ * in one record never runs on into the next.
+ */
+export const MAX_SHAPED_SECTION_BYTES = 2 ** 24 - 1;
+
+/** The shape as a sticky RegExp, for hasShapeAt. */
+export function stickyShape(shape: RegExp): RegExp {
+  // shapeOfTree writes `^(?:…)$`: the same body, matched where lastIndex says instead of anchored.
+  return new RegExp(shape.source.slice(1, -1), 'y');
+}
+
+/**
+ * Whether text[start, end) has the shape, `text` being a whole records section read as latin1
+ * (at most MAX_SHAPED_SECTION_BYTES): the record is then valid, as with hasShape, without a string
+ * or a view of its own. The match must end exactly at `end`; where it stops short (a root number
+ * whose range matched a prefix) the answer is false and the caller's other tiers decide. Every
+ * character a shape matches is printable ASCII, so the match cannot cross the next record's length.
+ */
+export function hasShapeAt(sticky: RegExp, text: string, start: number, end: number): boolean {
+  if (end - start > MAX_SHAPE_RECORD_BYTES) return false;
+  sticky.lastIndex = start;
+  try {
+    return sticky.test(text) && sticky.lastIndex === end;
+  } catch {
+    return false;
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { RecordSpans } from '../log/record-spans.js';
 import type { EncodedRecords } from '../log/types.js';
+import { MAX_SHAPED_SECTION_BYTES } from './fast-shape.js';
 import { KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, schemaIdAt } from './headers.js';
 import type { SchemaSubject } from './registry-state.js';
 import type { Validator } from './validator.js';
@@ -59,6 +60,8 @@ export function checkSection(
   const records = new RecordSpans(section);
   const bytes = records.bytes;
   const invalid: InvalidRecord[] = [];
+  // Read once as latin1, so that a record with the schema's shape needs neither a view nor a string.
+  const text = checks.some((check) => check.validator !== null) && bytes.length <= MAX_SHAPED_SECTION_BYTES ? bytes.toString('latin1') : null;
   while (records.next()) {
     for (const { subject, schemaId, header, validator } of checks) {
       const at = records.header(header);
@@ -67,7 +70,11 @@ export function checkSection(
         return { kind: 'stale', record: records.index, subject, given, current: schemaId };
       }
       if (validator === null) continue;
-      const failure = validator.validateBytes(subject === 'value' ? records.value() : records.key());
+      const start = subject === 'value' ? records.valueStart : records.keyStart;
+      const tried = text !== null && start >= 0;
+      if (tried && validator.hasShapeAt(text, start, subject === 'value' ? records.valueEnd : records.keyEnd)) continue;
+      const recordBytes = subject === 'value' ? records.value() : records.key();
+      const failure = tried ? validator.validateUnshaped(recordBytes) : validator.validateBytes(recordBytes);
       if (failure === null) continue;
       invalid.push({ index: records.index, subject, schemaId, ...failure });
       if (options.firstInvalidOnly) return { kind: 'checked', invalid };

@@ -12,7 +12,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { SealbusError } from '../errors/index.js';
-import { hasShape, shapeOfTree } from './fast-shape.js';
+import { hasShape, hasShapeAt, shapeOfTree, stickyShape } from './fast-shape.js';
 import { fastValidatorOf } from './fast-validator.js';
 import { compileFastSchema } from './fast-validator-compile.js';
 import type { JsonSchema } from './schema-document.js';
@@ -32,6 +32,14 @@ export interface Validator {
   validate(value: unknown): ValidationFailure | null;
   /** Parses `bytes` as bounded JSON (docs/schemas.md), then validates; a parse failure is a failure at the root. */
   validateBytes(bytes: Buffer | null): ValidationFailure | null;
+  /**
+   * Whether text[start, end) certainly matches by the schema's shape alone (fast-shape.ts
+   * hasShapeAt), `text` being a records section read as latin1; false says nothing, and the
+   * record goes to validateBytes.
+   */
+  hasShapeAt(text: string, start: number, end: number): boolean;
+  /** validateBytes for a record hasShapeAt did not take: the shape is not tried a second time. */
+  validateUnshaped(bytes: Buffer | null): ValidationFailure | null;
 }
 
 const escapePointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -89,24 +97,32 @@ export function compileValidator(schema: JsonSchema): Validator {
   const tree = compileFastSchema(schema);
   const fast = tree === null ? null : fastValidatorOf(tree);
   const shape = tree === null ? null : shapeOfTree(tree);
+  const sticky = shape === null ? null : stickyShape(shape);
   const validate = (value: unknown): ValidationFailure | null => {
     if (compiled(value)) return null;
     const first = compiled.errors?.[0];
     return first === undefined ? { pointer: '/', reason: 'does not match' } : describe(first);
   };
+  const unshaped = (bytes: Buffer | null): ValidationFailure | null => {
+    if (bytes === null) return validate(null);
+    if (fast !== null && fast(bytes) === 'valid') return null;
+    let value: unknown;
+    try {
+      value = parseJson(bytes, 'record');
+    } catch (err) {
+      return { pointer: '/', reason: ((err as Error).message ?? 'is not JSON').slice(0, MAX_REASON) };
+    }
+    return validate(value);
+  };
   return {
     validate,
     validateBytes(bytes) {
-      if (bytes === null) return validate(null);
-      if (shape !== null && hasShape(shape, bytes)) return null;
-      if (fast !== null && fast(bytes) === 'valid') return null;
-      let value: unknown;
-      try {
-        value = parseJson(bytes, 'record');
-      } catch (err) {
-        return { pointer: '/', reason: ((err as Error).message ?? 'is not JSON').slice(0, MAX_REASON) };
-      }
-      return validate(value);
+      if (bytes !== null && shape !== null && hasShape(shape, bytes)) return null;
+      return unshaped(bytes);
+    },
+    validateUnshaped: unshaped,
+    hasShapeAt(text, start, end) {
+      return sticky !== null && hasShapeAt(sticky, text, start, end);
     },
   };
 }

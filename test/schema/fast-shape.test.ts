@@ -157,3 +157,21 @@ describe('the shape against parseJson + ajv (differential)', () => {
     expect(seen.shaped).toBeGreaterThan(300);
   });
 });
+
+describe('the shape of bounded strings (long runs matched in steps)', () => {
+  it('takes a string exactly when its length is within the bounds', () => {
+    const length = fc.integer({ min: 0, max: 300 });
+    fc.assert(
+      fc.property(length, length, fc.array(length, { minLength: 12, maxLength: 12 }), fc.boolean(), (low, high, lengths, patterned) => {
+        const schema: JsonSchema = patterned ? { type: 'string', pattern: `^[a-z]{${Math.min(low, high)},${Math.max(low, high)}}$` } : { type: 'string', minLength: low, maxLength: high };
+        const [min, max] = patterned ? [Math.min(low, high), Math.max(low, high)] : [low, high];
+        const shape = compileShape(schema);
+        for (const n of [...lengths, min - 1, min, max, max + 1].filter((n) => n >= 0)) {
+          const within = n >= min && n <= max;
+          expect(shape !== null && matches(shape, `"${'q'.repeat(n)}"`), `${JSON.stringify(schema)} ${n}`).toBe(within);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * checkSection reads a records section as one latin1 string and tries each record's shape where it
+ * lies (hasShapeAt). Its verdicts must be those of validateBytes on each record alone.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { encodeRecords, type RecordInput } from '../../src/log/record-batch.js';
+import { compileShape, hasShapeAt, stickyShape } from '../../src/schema/fast-shape.js';
+import { KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, compileValidator, type JsonSchema } from '../../src/schema/index.js';
+import { checkSection, type GovernedSubject } from '../../src/schema/section-check.js';
+import type { Validator } from '../../src/schema/validator.js';
+import { schemaArbitrary, valueNear } from './fast-validator-arbitraries.js';
+import { styleArbitrary, write } from './fast-validator-serializer.js';
+
+const OPTIONS = { encrypted: false, firstInvalidOnly: false };
+
+function recordOf(value: Buffer | null, key: Buffer | null = null): RecordInput {
+  return {
+    key,
+    value,
+    headers: [
+      { name: SCHEMA_ID_HEADER, value: Buffer.from('1') },
+      { name: KEY_SCHEMA_ID_HEADER, value: Buffer.from('2') },
+    ],
+  };
+}
+
+/** The invalid records' indexes and pointers, as validateBytes finds them one record at a time. */
+function oneByOne(records: readonly RecordInput[], validators: ReadonlyMap<number, Validator>, subjects: readonly GovernedSubject[]): [number, string][] {
+  const out: [number, string][] = [];
+  records.forEach((record, index) => {
+    for (const { subject, schemaId } of subjects) {
+      const failure = validators.get(schemaId)!.validateBytes(subject === 'value' ? record.value : (record.key ?? null));
+      if (failure === null) continue;
+      out.push([index, failure.pointer]);
+      break;
+    }
+  });
+  return out;
+}
+
+function inSection(records: readonly RecordInput[], validators: ReadonlyMap<number, Validator>, subjects: readonly GovernedSubject[]): [number, string][] {
+  const verdict = checkSection(encodeRecords(records), subjects, (id) => validators.get(id)!, OPTIONS);
+  if (verdict.kind !== 'checked') throw new Error(`unexpected ${verdict.kind}`);
+  return verdict.invalid.map((record) => [record.index, record.pointer]);
+}
+
+describe('a section read as one string (the shape where each record lies)', () => {
+  it('matches a record only when the match ends where the record does', () => {
+    const sticky = stickyShape(compileShape({ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] })!);
+    const text = 'xx{"a":1}{"a":2';
+    expect(hasShapeAt(sticky, text, 2, 9)).toBe(true);
+    // The shape continues past `end`: the record alone would not match.
+    expect(hasShapeAt(sticky, 'x{"a":1}', 1, 7)).toBe(false);
+    expect(hasShapeAt(sticky, text, 9, text.length)).toBe(false);
+    expect(hasShapeAt(sticky, text, 3, 9)).toBe(false);
+    // A root number whose range matches a prefix stops short: false, and the other tiers decide.
+    const digits = stickyShape(compileShape({ type: 'integer', minimum: 0, maximum: 99 })!);
+    expect(hasShapeAt(digits, '42', 0, 2)).toBe(true);
+    expect(hasShapeAt(digits, '420', 0, 2)).toBe(true);
+    expect(hasShapeAt(digits, '420', 0, 3)).toBe(false);
+  });
+
+  it('does not take a key cut short whose next bytes, the value length, complete its shape', () => {
+    // The value is 125 bytes long: its little-endian length starts with 0x7d, which is `}`.
+    const keySchema: JsonSchema = { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] };
+    const validators = new Map<number, Validator>([
+      [1, compileValidator({ type: 'string' })],
+      [2, compileValidator(keySchema)],
+    ]);
+    const subjects: GovernedSubject[] = [
+      { subject: 'value', schemaId: 1 },
+      { subject: 'key', schemaId: 2 },
+    ];
+    const value = Buffer.from(JSON.stringify('v'.repeat(123)));
+    expect(value.length).toBe(0x7d);
+    const records = [recordOf(value, Buffer.from('{"id":1}')), recordOf(value, Buffer.from('{"id":1'))];
+    const section = encodeRecords(records).bytes.toString('latin1');
+    expect(section).toContain('{"id":1}');
+    expect(section.split('{"id":1}').length - 1).toBe(2); // the cut key reads as whole with the byte after it
+    expect(inSection(records, validators, subjects)).toEqual([[1, '/']]);
+  });
+
+  it('gives the verdicts of validateBytes record by record, on random schemas and writings', () => {
+    const seen = { records: 0, valid: 0, shaped: 0 };
+    /** The validator, counting the records its shape took where they lay. */
+    const counted = (validator: Validator): Validator => ({
+      validate: (value) => validator.validate(value),
+      validateBytes: (bytes) => validator.validateBytes(bytes),
+      validateUnshaped: (bytes) => validator.validateUnshaped(bytes),
+      hasShapeAt: (text, start, end) => {
+        const taken = validator.hasShapeAt(text, start, end);
+        if (taken) seen.shaped++;
+        return taken;
+      },
+    });
+    const cases = schemaArbitrary.chain((schema: JsonSchema) => fc.tuple(fc.constant(schema), fc.array(fc.tuple(valueNear(schema), styleArbitrary, fc.boolean()), { minLength: 1, maxLength: 10 })));
+    fc.assert(
+      fc.property(cases, ([schema, values]) => {
+        const validators = new Map<number, Validator>([
+          [1, counted(compileValidator(schema))],
+          [2, counted(compileValidator(schema))],
+        ]);
+        const subjects: GovernedSubject[] = [
+          { subject: 'value', schemaId: 1 },
+          { subject: 'key', schemaId: 2 },
+        ];
+        const records = values.map(([value, style, compact], index) => {
+          const written = write(value, compact ? { ...style, whitespace: false, escapeRate: 0, integersWithFraction: false, repeatKeys: false, damage: undefined } : style).bytes;
+          // Keys alternate between null, the value itself and a copy of the previous value.
+          return recordOf(written, index % 3 === 0 ? null : index % 3 === 1 ? written : Buffer.from(written.toString('latin1').slice(0, -1), 'latin1'));
+        });
+        const expected = oneByOne(records, validators, subjects);
+        seen.records += records.length;
+        seen.valid += records.length - expected.length;
+        expect(inSection(records, validators, subjects), JSON.stringify(schema)).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
+    expect(seen.valid).toBeGreaterThan(100);
+    // A run in which no record was taken where it lay would prove nothing of hasShapeAt.
+    expect(seen.shaped).toBeGreaterThan(100);
+    expect(seen.records - seen.valid).toBeGreaterThan(100);
+  });
+});
