@@ -196,7 +196,7 @@ export class SchemaRegistry {
    */
   register(actor: Actor, topic: string, subject: SchemaSubject, schema: unknown): Promise<RegisterResult> {
     this.#authorizeManage(actor, topic);
-    checkSchemaDocument(schema);
+    const { validator } = checkSchemaDocument(schema);
     return this.#serial(async () => {
       await this.#log.sync();
       const latest = this.#state.latest(topic, subject);
@@ -216,6 +216,7 @@ export class SchemaRegistry {
       const appended = await this.#log.append(encodeRecords([{ key: Buffer.from(topic, 'utf8'), value: encodeRegistryEntry(entry) }]));
       const registered = this.#state.byId(appended.baseOffset + 1);
       if (registered === null) throw new SealbusError('SEALBUS_ERR_INTERNAL', { requestId: 'schema registration' });
+      this.#validators.put(registered.id, validator);
       await this.#audit.admin('sealbus.admin.schema.register', actor, { kind: 'topic', name: topic }, { action: 'manage-schemas', subject, version: registered.version, schemaId: registered.id });
       return { schema: registered, created: true };
     });

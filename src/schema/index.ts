@@ -13,6 +13,6 @@ export {
   type SchemaSettings,
   type SchemaSubject,
 } from './registry-state.js';
-export { DRAFT_2020_12, SCHEMA_LIMITS, checkSchemaDocument, type JsonSchema } from './schema-document.js';
+export { DRAFT_2020_12, SCHEMA_LIMITS, checkSchemaDocument, type CheckedSchema, type JsonSchema } from './schema-document.js';
 export { ValidatorCache, compileValidator, type ValidationFailure, type Validator } from './validator.js';
 export { parseJson } from './safe-json.js';

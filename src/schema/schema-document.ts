@@ -6,7 +6,7 @@
  */
 import safeRegex from 'safe-regex2';
 import { SealbusError } from '../errors/index.js';
-import { compileValidator } from './validator.js';
+import { compileValidator, type Validator } from './validator.js';
 
 /** A JSON Schema: an object, or `true` / `false`. */
 export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
@@ -66,11 +66,18 @@ function walk(node: unknown, pointer: string, depth: number, budget: { nodes: nu
   }
 }
 
+/** A schema that may be registered: its JSON text (what is stored) and its compiled validator. */
+export interface CheckedSchema {
+  readonly text: string;
+  readonly validator: Validator;
+}
+
 /**
- * Checks that `schema` may be registered; returns its JSON text (what is stored). Throws
+ * Checks that `schema` may be registered; returns its text and the validator compiled to check it
+ * (the registry keeps it, so that the first batch of the topic does not compile it again). Throws
  * SEALBUS_ERR_SCHEMA_INVALID naming what is wrong.
  */
-export function checkSchemaDocument(schema: unknown): string {
+export function checkSchemaDocument(schema: unknown): CheckedSchema {
   if (typeof schema !== 'boolean' && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
     throw invalid('a schema is a JSON object (or true / false)');
   }
@@ -83,6 +90,5 @@ export function checkSchemaDocument(schema: unknown): string {
       throw invalid(`$schema is ${JSON.stringify(String(declared).slice(0, 80))}; sealbus speaks draft 2020-12 (${DRAFT_2020_12})`);
     }
   }
-  compileValidator(schema as JsonSchema);
-  return text;
+  return { text, validator: compileValidator(schema as JsonSchema) };
 }

@@ -141,8 +141,14 @@ export class ValidatorCache {
       return found;
     }
     found = compileValidator(schema());
-    if (this.#entries.size >= this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(id, found);
+    this.put(id, found);
     return found;
+  }
+
+  /** Keeps a validator already compiled for schema `id` (the registry's, from registration). */
+  put(id: number, validator: Validator): void {
+    this.#entries.delete(id);
+    if (this.#entries.size >= this.capacity) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(id, validator);
   }
 }

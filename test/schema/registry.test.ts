@@ -104,10 +104,18 @@ describe('validators', () => {
     expect(compiled).toBe(3);
     cache.get(2, schema);
     expect(compiled).toBe(4);
+    // A validator compiled at registration is kept: the first batch does not compile it again.
+    const registered = checkSchemaDocument({ type: 'integer' }).validator;
+    cache.put(5, registered);
+    expect(cache.get(5, schema)).toBe(registered);
+    expect(compiled).toBe(4);
   });
 
   it('a schema document that compiles is accepted as its JSON text', () => {
-    expect(checkSchemaDocument({ type: 'string', pattern: '^[a-z]+$' })).toBe('{"type":"string","pattern":"^[a-z]+$"}');
+    const checked = checkSchemaDocument({ type: 'string', pattern: '^[a-z]+$' });
+    expect(checked.text).toBe('{"type":"string","pattern":"^[a-z]+$"}');
+    expect(checked.validator.validateBytes(Buffer.from('"abc"'))).toBeNull();
+    expect(checked.validator.validateBytes(Buffer.from('"ABC"'))?.pointer).toBe('/');
     expect(codeOfThrow(() => checkSchemaDocument({ type: 'string', format: 'no-such-format' }))).toBe('SEALBUS_ERR_SCHEMA_INVALID');
     expect(codeOfThrow(() => checkSchemaDocument({ $defs: { a: { $ref: 'other.json#/x' } } }))).toBe('SEALBUS_ERR_SCHEMA_INVALID');
   });
