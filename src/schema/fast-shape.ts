@@ -320,13 +320,6 @@ export function shapeOfTree(root: FastNode): RegExp | null {
   }
 }
 
-/**
- * Sections below this size may be read as one latin1 string for hasShapeAt: the u32 length that
- * starts each record then has a zero top byte, which no part of a shape matches, so a match begun
- * in one record never runs on into the next.
- */
-export const MAX_SHAPED_SECTION_BYTES = 2 ** 24 - 1;
-
 /** The shape as a sticky RegExp, for hasShapeAt. */
 export function stickyShape(shape: RegExp): RegExp {
   // shapeOfTree writes `^(?:…)$`: the same body, matched where lastIndex says instead of anchored.
@@ -334,11 +327,13 @@ export function stickyShape(shape: RegExp): RegExp {
 }
 
 /**
- * Whether text[start, end) has the shape, `text` being a whole records section read as latin1
- * (at most MAX_SHAPED_SECTION_BYTES): the record is then valid, as with hasShape, without a string
- * or a view of its own. The match must end exactly at `end`; where it stops short (a root number
- * whose range matched a prefix) the answer is false and the caller's other tiers decide. Every
- * character a shape matches is printable ASCII, so the match cannot cross the next record's length.
+ * Whether text[start, end) has the shape, `text` being part of a records section read as latin1:
+ * the record is then valid, as with hasShape, without a string or a view of its own. The match must
+ * end exactly at `end` (the matched text is then the record's); where it stops short (a root number
+ * whose range matched a prefix) the answer is false and the caller's other tiers decide. A match
+ * that runs on past `end` stops within a few bytes: every character a shape matches is printable
+ * ASCII, and the length field after a key or a value (a value's length, a header count) has a top
+ * byte below 0x20 for any length a batch can hold.
  */
 export function hasShapeAt(sticky: RegExp, text: string, start: number, end: number): boolean {
   if (end - start > MAX_SHAPE_RECORD_BYTES) return false;

@@ -7,7 +7,7 @@
  */
 import { RecordSpans } from '../log/record-spans.js';
 import type { EncodedRecords } from '../log/types.js';
-import { MAX_SHAPED_SECTION_BYTES } from './fast-shape.js';
+import { MAX_SHAPE_RECORD_BYTES } from './fast-shape.js';
 import { KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, schemaIdAt } from './headers.js';
 import type { SchemaSubject } from './registry-state.js';
 import type { Validator } from './validator.js';
@@ -39,6 +39,9 @@ export interface SectionCheckOptions {
   readonly firstInvalidOnly: boolean;
 }
 
+/** How much of a section is read as text at a time (below a core's share of cache). */
+const TEXT_WINDOW = 64 * 1024;
+
 const SUBJECT_HEADERS: Record<SchemaSubject, Uint8Array> = { value: Buffer.from(SCHEMA_ID_HEADER), key: Buffer.from(KEY_SCHEMA_ID_HEADER) };
 
 /** One governed subject, looked up once per section rather than once per record. */
@@ -60,8 +63,12 @@ export function checkSection(
   const records = new RecordSpans(section);
   const bytes = records.bytes;
   const invalid: InvalidRecord[] = [];
-  // Read once as latin1, so that a record with the schema's shape needs neither a view nor a string.
-  const text = checks.some((check) => check.validator !== null) && bytes.length <= MAX_SHAPED_SECTION_BYTES ? bytes.toString('latin1') : null;
+  const shaping = checks.some((check) => check.validator !== null);
+  // The section is read as latin1 a window at a time, so that a record with the schema's shape needs
+  // neither a view nor a string of its own, and the text stays in the CPU's cache while it is read.
+  let text = '';
+  let base = 0;
+  let limit = 0;
   while (records.next()) {
     for (const { subject, schemaId, header, validator } of checks) {
       const at = records.header(header);
@@ -71,8 +78,14 @@ export function checkSection(
       }
       if (validator === null) continue;
       const start = subject === 'value' ? records.valueStart : records.keyStart;
-      const tried = text !== null && start >= 0;
-      if (tried && validator.hasShapeAt(text, start, subject === 'value' ? records.valueEnd : records.keyEnd)) continue;
+      const end = subject === 'value' ? records.valueEnd : records.keyEnd;
+      const tried = shaping && start >= 0 && end - start <= MAX_SHAPE_RECORD_BYTES;
+      if (tried && (start < base || end > limit)) {
+        base = start;
+        limit = Math.min(bytes.length, Math.max(end, start + TEXT_WINDOW));
+        text = bytes.toString('latin1', base, limit);
+      }
+      if (tried && validator.hasShapeAt(text, start - base, end - base)) continue;
       const recordBytes = subject === 'value' ? records.value() : records.key();
       const failure = tried ? validator.validateUnshaped(recordBytes) : validator.validateBytes(recordBytes);
       if (failure === null) continue;

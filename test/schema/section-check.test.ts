@@ -9,6 +9,7 @@ import { compileShape, hasShapeAt, stickyShape } from '../../src/schema/fast-sha
 import { KEY_SCHEMA_ID_HEADER, SCHEMA_ID_HEADER, compileValidator, type JsonSchema } from '../../src/schema/index.js';
 import { checkSection, type GovernedSubject } from '../../src/schema/section-check.js';
 import type { Validator } from '../../src/schema/validator.js';
+import { ORDER_SCHEMA, orderOfSize } from '../../bench/fixtures/orders.js';
 import { schemaArbitrary, valueNear } from './fast-validator-arbitraries.js';
 import { styleArbitrary, write } from './fast-validator-serializer.js';
 
@@ -79,6 +80,31 @@ describe('a section read as one string (the shape where each record lies)', () =
     expect(section).toContain('{"id":1}');
     expect(section.split('{"id":1}').length - 1).toBe(2); // the cut key reads as whole with the byte after it
     expect(inSection(records, validators, subjects)).toEqual([[1, '/']]);
+  });
+
+  it('reads a section larger than its text window a window at a time, records across windows included', () => {
+    const orders = compileValidator(ORDER_SCHEMA);
+    let shaped = 0;
+    const counting: Validator = {
+      validate: (value) => orders.validate(value),
+      validateBytes: (bytes) => orders.validateBytes(bytes),
+      validateUnshaped: (bytes) => orders.validateUnshaped(bytes),
+      hasShapeAt: (text, start, end) => {
+        const taken = orders.hasShapeAt(text, start, end);
+        if (taken) shaped++;
+        return taken;
+      },
+    };
+    const validators = new Map<number, Validator>([[1, counting]]);
+    const subjects: GovernedSubject[] = [{ subject: 'value', schemaId: 1 }];
+    // 400 orders of 870 bytes (over 5 windows of 64 KiB), every 37th with a quantity of 0.
+    const records = Array.from({ length: 400 }, (_, index) => recordOf(index % 37 === 5 ? Buffer.from(orderOfSize(870).toString().replace('"qty":1,', '"qty":0,')) : orderOfSize(870)));
+    expect(encodeRecords(records).bytes.length).toBeGreaterThan(5 * 64 * 1024);
+    const expected = oneByOne(records, validators, subjects);
+    expect(expected.length).toBe(11);
+    shaped = 0;
+    expect(inSection(records, validators, subjects)).toEqual(expected);
+    expect(shaped).toBe(400 - 11);
   });
 
   it('gives the verdicts of validateBytes record by record, on random schemas and writings', () => {
