@@ -63,7 +63,6 @@ export function checkSection(
   const records = new RecordSpans(section);
   const bytes = records.bytes;
   const invalid: InvalidRecord[] = [];
-  const shaping = checks.some((check) => check.validator !== null);
   // The section is read as latin1 a window at a time, so that a record with the schema's shape needs
   // neither a view nor a string of its own, and the text stays in the CPU's cache while it is read.
   let text = '';
@@ -79,7 +78,7 @@ export function checkSection(
       if (validator === null) continue;
       const start = subject === 'value' ? records.valueStart : records.keyStart;
       const end = subject === 'value' ? records.valueEnd : records.keyEnd;
-      const tried = shaping && start >= 0 && end - start <= MAX_SHAPE_RECORD_BYTES;
+      const tried = validator.shaped && start >= 0 && end - start <= MAX_SHAPE_RECORD_BYTES;
       if (tried && (start < base || end > limit)) {
         base = start;
         limit = Math.min(bytes.length, Math.max(end, start + TEXT_WINDOW));

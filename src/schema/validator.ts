@@ -32,10 +32,12 @@ export interface Validator {
   validate(value: unknown): ValidationFailure | null;
   /** Parses `bytes` as bounded JSON (docs/schemas.md), then validates; a parse failure is a failure at the root. */
   validateBytes(bytes: Buffer | null): ValidationFailure | null;
+  /** Whether the schema has a shape (fast-shape.ts): without one, hasShapeAt is always false. */
+  readonly shaped: boolean;
   /**
    * Whether text[start, end) certainly matches by the schema's shape alone (fast-shape.ts
-   * hasShapeAt), `text` being a records section read as latin1; false says nothing, and the
-   * record goes to validateBytes.
+   * hasShapeAt), `text` being part of a records section read as latin1; false says nothing, and
+   * the record goes to validateUnshaped.
    */
   hasShapeAt(text: string, start: number, end: number): boolean;
   /** validateBytes for a record hasShapeAt did not take: the shape is not tried a second time. */
@@ -121,6 +123,7 @@ export function compileValidator(schema: JsonSchema): Validator {
       return unshaped(bytes);
     },
     validateUnshaped: unshaped,
+    shaped: sticky !== null,
     hasShapeAt(text, start, end) {
       return sticky !== null && hasShapeAt(sticky, text, start, end);
     },

@@ -62,6 +62,19 @@ describe('a section read as one string (the shape where each record lies)', () =
     expect(hasShapeAt(digits, '420', 0, 3)).toBe(false);
   });
 
+  it('reads no text for a schema without a shape, and still gives each record its verdict', () => {
+    const noShape = compileValidator({ type: 'object', required: ['a'], additionalProperties: false });
+    expect(noShape.shaped).toBe(false);
+    expect(compileValidator({ type: 'integer' }).shaped).toBe(true);
+    const validators = new Map<number, Validator>([[1, noShape]]);
+    const subjects: GovernedSubject[] = [{ subject: 'value', schemaId: 1 }];
+    const records = [recordOf(Buffer.from('{}')), recordOf(Buffer.from('{"a":1}'))];
+    expect(inSection(records, validators, subjects)).toEqual([
+      [0, '/a'],
+      [1, '/a'],
+    ]);
+  });
+
   it('does not take a key cut short whose next bytes, the value length, complete its shape', () => {
     // The value is 125 bytes long: its little-endian length starts with 0x7d, which is `}`.
     const keySchema: JsonSchema = { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] };
@@ -89,6 +102,7 @@ describe('a section read as one string (the shape where each record lies)', () =
       validate: (value) => orders.validate(value),
       validateBytes: (bytes) => orders.validateBytes(bytes),
       validateUnshaped: (bytes) => orders.validateUnshaped(bytes),
+      shaped: orders.shaped,
       hasShapeAt: (text, start, end) => {
         const taken = orders.hasShapeAt(text, start, end);
         if (taken) shaped++;
@@ -114,6 +128,7 @@ describe('a section read as one string (the shape where each record lies)', () =
       validate: (value) => validator.validate(value),
       validateBytes: (bytes) => validator.validateBytes(bytes),
       validateUnshaped: (bytes) => validator.validateUnshaped(bytes),
+      shaped: validator.shaped,
       hasShapeAt: (text, start, end) => {
         const taken = validator.hasShapeAt(text, start, end);
         if (taken) seen.shaped++;
