@@ -26,6 +26,21 @@ function recordOf(value: Buffer | null, key: Buffer | null = null): RecordInput 
   };
 }
 
+/** `validator`, counting in `taken.shaped` the records its shape took where they lay. */
+function counted(validator: Validator, taken: { shaped: number }): Validator {
+  return {
+    validate: (value) => validator.validate(value),
+    validateBytes: (bytes) => validator.validateBytes(bytes),
+    validateUnshaped: (bytes) => validator.validateUnshaped(bytes),
+    shaped: validator.shaped,
+    hasShapeAt: (text, start, end) => {
+      const shaped = validator.hasShapeAt(text, start, end);
+      if (shaped) taken.shaped++;
+      return shaped;
+    },
+  };
+}
+
 /** The invalid records' indexes and pointers, as validateBytes finds them one record at a time. */
 function oneByOne(records: readonly RecordInput[], validators: ReadonlyMap<number, Validator>, subjects: readonly GovernedSubject[]): [number, string][] {
   const out: [number, string][] = [];
@@ -96,51 +111,27 @@ describe('a section read as one string (the shape where each record lies)', () =
   });
 
   it('reads a section larger than its text window a window at a time, records across windows included', () => {
-    const orders = compileValidator(ORDER_SCHEMA);
-    let shaped = 0;
-    const counting: Validator = {
-      validate: (value) => orders.validate(value),
-      validateBytes: (bytes) => orders.validateBytes(bytes),
-      validateUnshaped: (bytes) => orders.validateUnshaped(bytes),
-      shaped: orders.shaped,
-      hasShapeAt: (text, start, end) => {
-        const taken = orders.hasShapeAt(text, start, end);
-        if (taken) shaped++;
-        return taken;
-      },
-    };
-    const validators = new Map<number, Validator>([[1, counting]]);
+    const taken = { shaped: 0 };
+    const validators = new Map<number, Validator>([[1, counted(compileValidator(ORDER_SCHEMA), taken)]]);
     const subjects: GovernedSubject[] = [{ subject: 'value', schemaId: 1 }];
     // 400 orders of 870 bytes (over 5 windows of 64 KiB), every 37th with a quantity of 0.
     const records = Array.from({ length: 400 }, (_, index) => recordOf(index % 37 === 5 ? Buffer.from(orderOfSize(870).toString().replace('"qty":1,', '"qty":0,')) : orderOfSize(870)));
     expect(encodeRecords(records).bytes.length).toBeGreaterThan(5 * 64 * 1024);
     const expected = oneByOne(records, validators, subjects);
     expect(expected.length).toBe(11);
-    shaped = 0;
+    taken.shaped = 0;
     expect(inSection(records, validators, subjects)).toEqual(expected);
-    expect(shaped).toBe(400 - 11);
+    expect(taken.shaped).toBe(400 - 11);
   });
 
   it('gives the verdicts of validateBytes record by record, on random schemas and writings', () => {
     const seen = { records: 0, valid: 0, shaped: 0 };
-    /** The validator, counting the records its shape took where they lay. */
-    const counted = (validator: Validator): Validator => ({
-      validate: (value) => validator.validate(value),
-      validateBytes: (bytes) => validator.validateBytes(bytes),
-      validateUnshaped: (bytes) => validator.validateUnshaped(bytes),
-      shaped: validator.shaped,
-      hasShapeAt: (text, start, end) => {
-        const taken = validator.hasShapeAt(text, start, end);
-        if (taken) seen.shaped++;
-        return taken;
-      },
-    });
     const cases = schemaArbitrary.chain((schema: JsonSchema) => fc.tuple(fc.constant(schema), fc.array(fc.tuple(valueNear(schema), styleArbitrary, fc.boolean()), { minLength: 1, maxLength: 10 })));
     fc.assert(
       fc.property(cases, ([schema, values]) => {
         const validators = new Map<number, Validator>([
-          [1, counted(compileValidator(schema))],
-          [2, counted(compileValidator(schema))],
+          [1, counted(compileValidator(schema), seen)],
+          [2, counted(compileValidator(schema), seen)],
         ]);
         const subjects: GovernedSubject[] = [
           { subject: 'value', schemaId: 1 },
