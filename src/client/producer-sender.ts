@@ -235,7 +235,7 @@ export class ProducerSender {
     // Over quota is being told to slow down, not a failure: it uses no attempt (the delivery timeout still holds).
     const throttled = error.code === 'SEALBUS_ERR_QUOTA_EXCEEDED';
     const retriable =
-      error.retriable &&
+      (error.retriable || this.#brokerBehind(pipeline, batch, error)) &&
       this.#fatal === null &&
       (throttled || batch.attempts + 1 < this.#options.retry.maxAttempts) &&
       now - batch.createdAt < this.#options.deliveryTimeoutMs;
@@ -249,6 +249,17 @@ export class ProducerSender {
     const retryAt = now + retryDelay(error, batch.attempts, this.#options.retry, this.#options.random);
     pipeline.retryAt = Math.max(pipeline.retryAt, retryAt);
     if (throttled) this.#throttledUntil = Math.max(this.#throttledUntil, retryAt);
+  }
+
+  /**
+   * Out of sequence, though every batch numbered before this one was acknowledged (none is in
+   * flight ahead of it, none was given up): the broker's view of the store is behind what it
+   * acknowledged, as when a JetStream stream's new leader has not yet applied its log after the old
+   * one died. The batch is not stored, and is sent again (it still counts its attempts and the
+   * delivery timeout), rather than failed as if the producer had skipped a number.
+   */
+  #brokerBehind(pipeline: PartitionPipeline, batch: ProducerBatch, error: SealbusError): boolean {
+    return error.code === 'SEALBUS_ERR_PRODUCER_SEQUENCE_GAP' && batch.sequence !== null && !pipeline.spoiled && !pipeline.recovering && pipeline.inFlight[0] === batch;
   }
 
   /**

@@ -281,6 +281,36 @@ describe('Producer retries', () => {
     expect(values('orders', 3)).toEqual(['1', '2', '3', '4']);
   });
 
+  it('sends again a batch refused as out of sequence when every batch before it was acknowledged (the broker is behind its store)', async () => {
+    let refused = 0;
+    broker.hook = (frame, client) => {
+      // Sequence 1, after 0 was acknowledged: a broker whose view of the store has not caught up.
+      if (frame.type === 'PRODUCE' && frame.producer?.baseSequence === 1 && refused < 2) {
+        refused++;
+        client.send(errorFrame(frame.requestId, new SealbusError('SEALBUS_ERR_PRODUCER_SEQUENCE_GAP', { producerId: 1, sequence: 1, topic: 'orders', partition: 0, expected: 0 })));
+        return 'handled';
+      }
+      return undefined;
+    };
+    const p = producer({ lingerMs: 0, ...fastRetry });
+    expect(await p.send({ topic: 'orders', partition: 0, value: 'first' })).toMatchObject({ offset: 0 });
+    expect(await p.send({ topic: 'orders', partition: 0, value: 'second' })).toMatchObject({ offset: 1 });
+    expect(refused).toBe(2);
+    expect(values('orders', 0)).toEqual(['first', 'second']);
+    expect(broker.frames('PRODUCE').map((f) => f.producer?.baseSequence)).toEqual([0, 1, 1, 1]);
+  });
+
+  it('fails a batch the broker keeps refusing as out of sequence after maxAttempts, with the gap', async () => {
+    broker.hook = (frame, client) => {
+      if (frame.type !== 'PRODUCE') return undefined;
+      client.send(errorFrame(frame.requestId, new SealbusError('SEALBUS_ERR_PRODUCER_SEQUENCE_GAP', { producerId: 1, sequence: 0, topic: 'orders', partition: 0, expected: 5 })));
+      return 'handled';
+    };
+    const p = producer({ lingerMs: 0, retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 2 } });
+    expect(await codeOf(p.send({ topic: 'orders', partition: 0, value: 'a' }))).toBe('SEALBUS_ERR_PRODUCER_SEQUENCE_GAP');
+    expect(broker.frames('PRODUCE')).toHaveLength(3);
+  });
+
   it('gives up after maxAttempts and rejects with the last error', async () => {
     broker.hook = (frame, client) => {
       if (frame.type !== 'PRODUCE') return;
