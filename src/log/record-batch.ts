@@ -217,9 +217,9 @@ export function validateRecords(records: EncodedRecords, limits: RecordLimits, t
       if (at + 2 + nameLength > end) throw invalid(`record ${index} header ${h} name is cut short`);
       // Replacement characters would let two byte strings decode to one name, and the stored
       // bytes would no longer be what a decoded record re-encodes to (as for frame strings).
-      if (!isUtf8(buf.subarray(at + 2, at + 2 + nameLength))) throw invalid(`record ${index} header ${h} name is not valid UTF-8`);
+      if (!isUtf8Name(buf, at + 2, at + 2 + nameLength)) throw invalid(`record ${index} header ${h} name is not valid UTF-8`);
       at += 2 + nameLength;
-      at = skipBytes(buf, at, end, index, `header ${h} value`);
+      at = skipBytes(buf, at, end, index, h);
     }
     if (at !== end) throw invalid(`record ${index} has ${end - at} bytes past its last field`);
     pos = end;
@@ -227,11 +227,22 @@ export function validateRecords(records: EncodedRecords, limits: RecordLimits, t
   if (pos !== buf.length) throw invalid(`${buf.length - pos} bytes follow the last of ${records.count} records`);
 }
 
-function skipBytes(buf: Buffer, at: number, end: number, index: number, what: string): number {
-  if (at + 4 > end) throw invalid(`record ${index} ${what} is cut short`);
+/** A record's field in an error: its key, its value, or header `what`'s value (a number, so that reading a header builds no string). */
+export function recordFieldName(what: 'key' | 'value' | number): string {
+  return typeof what === 'number' ? `header ${what} value` : what;
+}
+
+/** Header names are short and nearly always ASCII: a loop over them costs less than a call into isUtf8. */
+function isUtf8Name(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return isUtf8(buf.subarray(start, end));
+  return true;
+}
+
+function skipBytes(buf: Buffer, at: number, end: number, index: number, what: 'key' | 'value' | number): number {
+  if (at + 4 > end) throw invalid(`record ${index} ${recordFieldName(what)} is cut short`);
   const length = buf.readInt32LE(at);
   if (length === -1) return at + 4;
-  if (length < 0 || at + 4 + length > end) throw invalid(`record ${index} ${what} length ${length} is out of bounds`);
+  if (length < 0 || at + 4 + length > end) throw invalid(`record ${index} ${recordFieldName(what)} length ${length} is out of bounds`);
   return at + 4 + length;
 }
 

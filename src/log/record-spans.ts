@@ -7,6 +7,7 @@
  * (validateRecords: limits, header names, no stray bytes).
  */
 import { SealbusError } from '../errors/index.js';
+import { recordFieldName } from './record-batch.js';
 import type { EncodedRecords } from './types.js';
 
 /** Smallest record: u32 length, u8 attributes, two null lengths and a header count. */
@@ -100,7 +101,7 @@ export class RecordSpans {
       const nameStart = at + 2;
       const nameEnd = nameStart + buf.readUInt16LE(at);
       if (nameEnd > end) throw invalid(`record ${this.index} header ${h} name is cut short`);
-      at = this.#span(nameEnd, this.index, `header ${h} value`);
+      at = this.#span(nameEnd, this.index, h);
       if (nameEnd - nameStart !== name.length) continue;
       let same = true;
       for (let i = 0; i < name.length && same; i++) same = buf[nameStart + i] === name[i];
@@ -112,15 +113,15 @@ export class RecordSpans {
   }
 
   /** Reads a length-prefixed field at `at` into #spanStart/#spanEnd (-1 for null); returns where it ends. */
-  #span(at: number, index: number, what: string): number {
-    if (at + 4 > this.#end) throw invalid(`record ${index} ${what} is cut short`);
+  #span(at: number, index: number, what: 'key' | 'value' | number): number {
+    if (at + 4 > this.#end) throw invalid(`record ${index} ${recordFieldName(what)} is cut short`);
     const length = this.#bytes.readInt32LE(at);
     if (length === -1) {
       this.#spanStart = -1;
       this.#spanEnd = -1;
       return at + 4;
     }
-    if (length < 0 || at + 4 + length > this.#end) throw invalid(`record ${index} ${what} length ${length} is out of bounds`);
+    if (length < 0 || at + 4 + length > this.#end) throw invalid(`record ${index} ${recordFieldName(what)} length ${length} is out of bounds`);
     this.#spanStart = at + 4;
     this.#spanEnd = at + 4 + length;
     return at + 4 + length;

@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeRecordSection, encodeRecords, type RecordInput } from '../../src/log/record-batch.js';
+import { isSealbusError } from '../../src/errors/index.js';
+import { DEFAULT_RECORD_LIMITS, decodeRecordSection, encodeRecords, validateRecords, type RecordInput } from '../../src/log/record-batch.js';
 import { RecordSpans } from '../../src/log/record-spans.js';
 import { codeOfThrow } from '../helpers/error-code.js';
 
@@ -69,5 +70,44 @@ describe('RecordSpans', () => {
     const lying = Buffer.from(section.bytes);
     lying.writeInt32LE(1000, 4 + 1 + 4);
     expect(codeOfThrow(() => walk(new RecordSpans({ count: 2, bytes: lying }), []))).toBe('SEALBUS_ERR_BATCH_INVALID');
+  });
+});
+
+/** The message a section is refused with (SEALBUS_ERR_BATCH_INVALID only), or 'accepted'. */
+function refusal(work: () => unknown): string {
+  try {
+    work();
+    return 'accepted';
+  } catch (err) {
+    if (!isSealbusError(err) || err.code !== 'SEALBUS_ERR_BATCH_INVALID') throw err;
+    return err.message;
+  }
+}
+
+describe('header names and values, as validateRecords and RecordSpans check them', () => {
+  const section = (name: Buffer) => {
+    // Encoded with a placeholder name of the same length, then the name's bytes put in its place.
+    const encoded = encodeRecords([{ value: Buffer.from('v'), headers: [{ name: 'trace', value: Buffer.from('x') }, { name: 'n'.repeat(name.length), value: Buffer.from('y') }] }]);
+    const at = encoded.bytes.indexOf('n'.repeat(name.length));
+    name.copy(encoded.bytes, at);
+    return encoded;
+  };
+
+  it('takes a name of multibyte UTF-8, and refuses one that is not UTF-8, naming the header', () => {
+    expect(refusal(() => validateRecords(section(Buffer.from('trace-é-✓')), DEFAULT_RECORD_LIMITS))).toBe('accepted');
+    // An ASCII start, then a lone continuation byte; then a cut sequence at the very end.
+    expect(refusal(() => validateRecords(section(Buffer.from([0x61, 0x62, 0x80, 0x63])), DEFAULT_RECORD_LIMITS))).toBe('Malformed record batch: record 0 header 1 name is not valid UTF-8');
+    expect(refusal(() => validateRecords(section(Buffer.from([0x61, 0x62, 0xc3])), DEFAULT_RECORD_LIMITS))).toBe('Malformed record batch: record 0 header 1 name is not valid UTF-8');
+  });
+
+  it('names the header whose value length lies', () => {
+    const encoded = section(Buffer.from('trace2'));
+    const lying = Buffer.from(encoded.bytes);
+    // The second header's value length: just before its one byte, the last of the record.
+    lying.writeInt32LE(1000, lying.length - 1 - 4);
+    const forged = { count: 1, bytes: lying };
+    expect(refusal(() => validateRecords(forged, DEFAULT_RECORD_LIMITS))).toBe('Malformed record batch: record 0 header 1 value length 1000 is out of bounds');
+    expect(refusal(() => walk(new RecordSpans(forged), ['trace2']))).toBe('Malformed record batch: record 0 header 1 value length 1000 is out of bounds');
+    expect(refusal(() => validateRecords(section(Buffer.from('trace2')), DEFAULT_RECORD_LIMITS))).toBe('accepted');
   });
 });
