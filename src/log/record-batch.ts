@@ -94,11 +94,33 @@ function readU64(buf: Buffer, pos: number): number {
   return high * 0x1_0000_0000 + low;
 }
 
+/** Names kept encoded, at most; a name is kept if it is at most NAME_CACHE_CHARS long. */
+const NAME_CACHE_LIMIT = 256;
+const NAME_CACHE_CHARS = 64;
+const encodedNames = new Map<string, Buffer>();
+
+/**
+ * A header name's UTF-8 bytes. The same few names (a schema id, a trace id) come with record after
+ * record: they are encoded once, and copied from then on (a copy costs less than an encode).
+ */
+function nameBytes(name: string): Buffer {
+  let bytes = encodedNames.get(name);
+  if (bytes === undefined) {
+    bytes = Buffer.from(name, 'utf8');
+    if (encodedNames.size < NAME_CACHE_LIMIT && name.length <= NAME_CACHE_CHARS) {
+      // A memory of its own: a view of Buffer's shared pool would keep its whole 8 KiB alive.
+      const kept = Buffer.allocUnsafeSlow(bytes.length);
+      bytes.copy(kept);
+      encodedNames.set(name, kept);
+    }
+  }
+  return bytes;
+}
+
 function recordSize(record: RecordInput): number {
   let size = 1 + 4 + (record.key?.length ?? 0) + 4 + (record.value?.length ?? 0) + 2;
-  for (const header of record.headers ?? []) {
-    size += 2 + Buffer.byteLength(header.name, 'utf8') + 4 + (header.value?.length ?? 0);
-  }
+  const headers = record.headers;
+  if (headers !== undefined) for (let h = 0; h < headers.length; h++) size += 2 + nameBytes(headers[h]!.name).length + 4 + (headers[h]!.value?.length ?? 0);
   return size;
 }
 
@@ -158,10 +180,11 @@ function encodeSection(records: readonly RecordInput[], room: number, valueSlots
     const headers = record.headers ?? [];
     bytes.writeUInt16LE(headers.length, pos);
     pos += 2;
-    for (const header of headers) {
-      const nameLength = bytes.write(header.name, pos + 2, 'utf8');
-      bytes.writeUInt16LE(nameLength, pos);
-      pos = writeBytes(bytes, pos + 2 + nameLength, header.value);
+    for (let h = 0; h < headers.length; h++) {
+      const name = nameBytes(headers[h]!.name);
+      bytes.writeUInt16LE(name.length, pos);
+      bytes.set(name, pos + 2);
+      pos = writeBytes(bytes, pos + 2 + name.length, headers[h]!.value);
     }
   }
   return { count: records.length, bytes };
