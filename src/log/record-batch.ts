@@ -25,9 +25,9 @@
  *
  * Record i of a batch has offset baseOffset + i and the batch's timestamp.
  */
-import { isUtf8 } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { SealbusError } from '../errors/index.js';
+import { isUtf8Name, nameBytes, recordFieldName } from './record-fields.js';
 import type { EncodedRecords } from './types.js';
 
 export const BATCH_MAGIC = 1;
@@ -92,29 +92,6 @@ function readU64(buf: Buffer, pos: number): number {
   const high = buf.readUInt32LE(pos + 4);
   if (high > 0x1f_ffff) return Number.NaN; // beyond 2^53: callers treat NaN as corruption
   return high * 0x1_0000_0000 + low;
-}
-
-/** Names kept encoded, at most; a name is kept if it is at most NAME_CACHE_CHARS long. */
-const NAME_CACHE_LIMIT = 256;
-const NAME_CACHE_CHARS = 64;
-const encodedNames = new Map<string, Buffer>();
-
-/**
- * A header name's UTF-8 bytes. The same few names (a schema id, a trace id) come with record after
- * record: they are encoded once, and copied from then on (a copy costs less than an encode).
- */
-function nameBytes(name: string): Buffer {
-  let bytes = encodedNames.get(name);
-  if (bytes === undefined) {
-    bytes = Buffer.from(name, 'utf8');
-    if (encodedNames.size < NAME_CACHE_LIMIT && name.length <= NAME_CACHE_CHARS) {
-      // A memory of its own: a view of Buffer's shared pool would keep its whole 8 KiB alive.
-      const kept = Buffer.allocUnsafeSlow(bytes.length);
-      bytes.copy(kept);
-      encodedNames.set(name, kept);
-    }
-  }
-  return bytes;
 }
 
 function recordSize(record: RecordInput): number {
@@ -248,17 +225,6 @@ export function validateRecords(records: EncodedRecords, limits: RecordLimits, t
     pos = end;
   }
   if (pos !== buf.length) throw invalid(`${buf.length - pos} bytes follow the last of ${records.count} records`);
-}
-
-/** A record's field in an error: its key, its value, or header `what`'s value (a number, so that reading a header builds no string). */
-export function recordFieldName(what: 'key' | 'value' | number): string {
-  return typeof what === 'number' ? `header ${what} value` : what;
-}
-
-/** Header names are short and nearly always ASCII: a loop over them costs less than a call into isUtf8. */
-function isUtf8Name(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return isUtf8(buf.subarray(start, end));
-  return true;
 }
 
 function skipBytes(buf: Buffer, at: number, end: number, index: number, what: 'key' | 'value' | number): number {

@@ -7,7 +7,7 @@
  * (validateRecords: limits, header names, no stray bytes).
  */
 import { SealbusError } from '../errors/index.js';
-import { recordFieldName } from './record-batch.js';
+import { recordFieldName } from './record-fields.js';
 import type { EncodedRecords } from './types.js';
 
 /** Smallest record: u32 length, u8 attributes, two null lengths and a header count. */
