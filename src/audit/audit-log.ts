@@ -118,6 +118,15 @@ export class AuditLog {
   #durable: AuditHead;
   /** Events covered by the last durable checkpoint. */
   #signedCount: number;
+  /**
+   * The head and the signed count after the last group the store has placed (written, maybe not
+   * yet durable): the next group continues from them, so groups follow each other into the store
+   * without waiting for each other's fsync.
+   */
+  #placedHead: AuditHead;
+  #placedSigned: number;
+  /** Appends placed or under way and not yet settled: a recovery waits for them. */
+  readonly #settling = new Set<Promise<void>>();
   readonly #queue: Pending[] = [];
   #inFlight = 0;
   #writing = false;
@@ -154,6 +163,8 @@ export class AuditLog {
     this.#durable = stored.head;
     // A tail left unsigned (a crash) is signed by the first group written, or by the timer.
     this.#signedCount = stored.signed ? stored.head.count : 0;
+    this.#placedHead = this.#durable;
+    this.#placedSigned = this.#signedCount;
     this.#checkpointDue = !stored.signed;
   }
 
@@ -306,8 +317,8 @@ export class AuditLog {
   #takeGroup(): Group | null {
     const taken: Pending[] = [];
     const records: RecordInput[] = [];
-    let head = this.#durable;
-    let signedCount = this.#signedCount;
+    let head = this.#placedHead;
+    let signedCount = this.#placedSigned;
     let lastCheckpoint: AuditCheckpoint | null = null;
     let checkpoints = 0;
     let bytes = 0;
@@ -339,23 +350,57 @@ export class AuditLog {
     return this.#signer.sign({ count: head.count, headHash: head.headHash, source: this.source, time: new Date(this.#clock()), id: this.#randomUUID() });
   }
 
+  /**
+   * Hands a group to the store and returns once the store has placed it (AppendRequest.onPlaced),
+   * so that the next group is written while this one's fsync runs and an event queued meanwhile
+   * does not wait for it; or once the append has settled, for a store that does not place early.
+   * The group's events resolve when the append does. A group is placed only after the one before
+   * it (the store writes a partition's appends in order), and a failure after placement (an
+   * fsync's) fails every later write of the partition as well, so the stored chain never has a gap.
+   */
   async #write(group: Group): Promise<void> {
-    this.#inFlight = group.taken.length;
+    const events = group.taken.length;
+    this.#inFlight += events;
+    let placed = (): void => {};
+    const placing = new Promise<void>((resolve) => (placed = resolve));
+    let appended: Promise<unknown>;
     try {
       await this.#beforeWrite?.();
-      await this.#store.append(this.topic, AUDIT_PARTITION, { records: encodeRecords(group.records) });
+      appended = this.#store.append(this.topic, AUDIT_PARTITION, { records: encodeRecords(group.records), onPlaced: () => placed() });
     } catch (err) {
-      this.#failedWrites += 1;
-      this.#fail(err, group.taken);
+      this.#inFlight -= events;
+      this.#writeFailed(err, group.taken);
       return;
-    } finally {
-      this.#inFlight = 0;
     }
+    const settled = appended.then(
+      () => this.#durableGroup(group),
+      (err: unknown) => this.#writeFailed(err, group.taken),
+    );
+    this.#settling.add(settled);
+    void settled.finally(() => {
+      this.#inFlight -= events;
+      this.#settling.delete(settled);
+    });
+    await Promise.race([placing, settled]);
+    if (!this.#available) return;
+    this.#placedHead = group.head;
+    this.#placedSigned = group.signedCount;
+  }
+
+  #durableGroup(group: Group): void {
     this.#written += group.taken.length;
     this.#checkpoints += group.checkpoints;
     this.#durable = group.head;
     if (group.lastCheckpoint !== null) this.#signed(group.signedCount, group.lastCheckpoint);
     for (const pending of group.taken) pending.resolve(pending.event);
+  }
+
+  /** A write failed: the first failure stops the log; a later group's, already doomed with it, is refused. */
+  #writeFailed(err: unknown, taken: readonly Pending[]): void {
+    this.#failedWrites += 1;
+    if (this.#available) return this.#fail(err, taken);
+    const error = unavailable(this.#reason ?? messageOf(err), this.#cause);
+    for (const pending of taken) pending.reject(error);
   }
 
   #signed(count: number, checkpoint: AuditCheckpoint): void {
@@ -404,6 +449,8 @@ export class AuditLog {
    * checkpoint for it: the log is available again only once the store has accepted a write.
    */
   async #recover(): Promise<void> {
+    // Groups placed before the failure settle first (an fsync error fails them all): the head read next is final.
+    await Promise.allSettled([...this.#settling]);
     const stored = await readAuditHead(this.#store, (checkpoint) => AuditLog.#trusted(this.#signer, checkpoint), this.topic);
     const checkpoint = this.#sign(stored.head);
     try {
@@ -419,6 +466,8 @@ export class AuditLog {
     this.#head = stored.head;
     this.#durable = stored.head;
     this.#signedCount = stored.head.count;
+    this.#placedHead = stored.head;
+    this.#placedSigned = stored.head.count;
     this.#available = true;
     this.#reason = null;
     this.#cause = undefined;

@@ -35,11 +35,13 @@ interface StoreControl {
   land: boolean;
   /** Appends wait on this before doing anything. */
   gate: Promise<void> | null;
+  /** Appends that reached the inner store (placed there) wait on this before they settle: an fsync under way. */
+  hold: Promise<void> | null;
 }
 
 /** Wraps a store so that appends can be counted, held and failed on demand. */
 function controlledStore(inner: LogStore): { store: LogStore; control: StoreControl } {
-  const control: StoreControl = { appends: 0, landedRecords: 0, fail: null, land: false, gate: null };
+  const control: StoreControl = { appends: 0, landedRecords: 0, fail: null, land: false, gate: null, hold: null };
   const append = async (topic: string, partition: number, request: AppendRequest): Promise<AppendResult> => {
     control.appends += 1;
     if (control.gate !== null) await control.gate;
@@ -47,7 +49,8 @@ function controlledStore(inner: LogStore): { store: LogStore; control: StoreCont
     if (failure !== null && !control.land) throw failure;
     const result = await inner.append(topic, partition, request);
     control.landedRecords += result.count;
-    if (failure !== null) throw failure;
+    if (control.hold !== null) await control.hold;
+    if (control.fail !== null) throw control.fail;
     return result;
   };
   const store = new Proxy(inner, {
@@ -135,6 +138,28 @@ describe('AuditLog: group commit', () => {
     expect(log.stats()).toMatchObject({ written: 500, pending: 0, available: true, head: { count: 500 } });
     await log.close();
     expect(await verifyStore(store)).toMatchObject({ ok: true, events: 500, unsignedTail: 0, problems: [] });
+  });
+
+  it('writes the next group while the one before waits for its fsync, and resolves them in order', async () => {
+    const { store, control } = controlledStore(await memoryStore());
+    const log = await openLog(store);
+    const fsync = deferred();
+    control.hold = fsync.promise;
+    const settled: number[] = [];
+    const first = log.append(input(0)).then((event) => settled.push(event.sealbusseq));
+    await waitFor(() => control.appends === 1, 'the first group reached the store');
+    const second = log.append(input(1)).then((event) => settled.push(event.sealbusseq));
+    // Placed, not yet durable: the second group goes to the store without waiting for the first.
+    await waitFor(() => control.appends === 2 && control.landedRecords === 2, 'the second group reached the store');
+    expect(settled).toEqual([]);
+    expect(log.stats()).toMatchObject({ written: 0, pending: 2, head: { count: 0 } });
+    control.hold = null;
+    fsync.resolve();
+    await Promise.all([first, second]);
+    expect(settled).toEqual([0, 1]);
+    expect(log.stats()).toMatchObject({ written: 2, pending: 0, head: { count: 2 } });
+    await log.close();
+    expect(await verifyStore(store)).toMatchObject({ ok: true, events: 2, unsignedTail: 0, problems: [] });
   });
 
   it('creates the topic with one partition, fsync always and the configured retention', async () => {
@@ -354,6 +379,31 @@ describe('AuditLog: a failing store', () => {
     expect((await log.append(input(3))).sealbusseq).toBe(1);
     await log.close();
     expect(await verifyStore(store)).toMatchObject({ ok: true, events: 2, unsignedTail: 0, problems: [] });
+  });
+
+  it('refuses every group placed behind a failed fsync, stops once, and continues after what landed', async () => {
+    const { store, control } = controlledStore(await memoryStore());
+    const changes: [boolean, string | null][] = [];
+    const log = await openLog(store, { onAvailabilityChange: (available, reason) => changes.push([available, reason]) });
+    const fsync = deferred();
+    control.hold = fsync.promise;
+    const first = log.append(input(0));
+    await waitFor(() => control.appends === 1, 'the first group reached the store');
+    const second = log.append(input(1));
+    await waitFor(() => control.appends === 2, 'the second group reached the store');
+    control.fail = new Error('EIO: fsync failed');
+    control.hold = null;
+    fsync.resolve();
+    expect(await codeOf(first)).toBe('SEALBUS_ERR_AUDIT_UNAVAILABLE');
+    expect(await codeOf(second)).toBe('SEALBUS_ERR_AUDIT_UNAVAILABLE');
+    expect(changes).toEqual([[false, 'EIO: fsync failed']]);
+    expect(log.stats().failedWrites).toBe(2);
+    control.fail = null;
+    await waitFor(() => log.available, 'the log resumed');
+    // Both landed before their fsync failed: the chain goes on after them.
+    expect((await log.append(input(2))).sealbusseq).toBe(2);
+    await log.close();
+    expect(await verifyStore(store)).toMatchObject({ ok: true, events: 3, unsignedTail: 0, problems: [] });
   });
 
   it('fails close when the final checkpoint cannot be written', async () => {
