@@ -6,6 +6,7 @@ import { errorCode, nodeFileSystem, type LogFileSystem } from './file/fs-seam.js
 import { parseJournal } from './file/journal.js';
 import { journalProblems } from './file/offset-commits.js';
 import { TOPIC_FILE, dataPaths } from './file/paths.js';
+import { walFilesInUse } from './file/store-wal.js';
 import { readTopicFile } from './file/topic-files.js';
 import { topicNameProblem } from './topic-name.js';
 import type { RecoveryProblem } from './types.js';
@@ -56,6 +57,9 @@ export async function checkLogDir(dir: string, options: { fs?: LogFileSystem } =
   if (checkpoint.kind === 'invalid') problems.push(storeProblem('invalid-metadata', 'checkpoint.json', `unreadable: ${checkpoint.reason}`));
   for (const name of await listOptional(fileSystem, paths.trash)) {
     problems.push(storeProblem('incomplete-delete', name, 'topic deletion interrupted; the next open finishes it'));
+  }
+  for (const name of await walFilesInUse(fileSystem, paths.wal)) {
+    problems.push(storeProblem('wal-replayed', `wal/${name}`, 'holds appends the next open writes back into their segments (not damage): a torn tail reported here may be one of them'));
   }
   problems.push(...(await checkJournal(fileSystem, paths.producers, 'producers.journal')));
   problems.push(...(await checkJournal(fileSystem, paths.offsets, 'offsets.journal')));

@@ -132,7 +132,9 @@ export interface RecoveryProblem {
     /** Offsets missing between segments, or lost below a clean checkpoint. */
     | 'offset-gap'
     /** A topic.json, checkpoint or journal that cannot be read. */
-    | 'invalid-metadata';
+    | 'invalid-metadata'
+    /** Not damage: appends made durable through the write-ahead log, written back into their segments at open. */
+    | 'wal-replayed';
   readonly topic: string;
   readonly partition: number;
   readonly segment: string;

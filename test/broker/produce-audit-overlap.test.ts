@@ -57,8 +57,9 @@ describe('produce with fail-closed batch auditing on the file store', () => {
   const isAuditLog = (args: unknown[]) => pathOf(args).includes('__sealbus.audit') && pathOf(args).endsWith('.log');
   const isDataLog = (args: unknown[]) => pathOf(args).includes('/topics/orders/') && pathOf(args).endsWith('.log');
 
-  async function setup(options: { failMode?: 'closed' | 'open'; dataAccess?: DataAccessDetail } = {}): Promise<void> {
-    ({ store } = await openFileStore(temp.dir, { fs: faulty.fs }));
+  async function setup(options: { failMode?: 'closed' | 'open'; dataAccess?: DataAccessDetail; wal?: boolean } = {}): Promise<void> {
+    // Each segment fdatasyncs on its own unless a test asks for the WAL: most here hold and fail those fdatasyncs one at a time.
+    ({ store } = await openFileStore(temp.dir, { fs: faulty.fs, wal: options.wal ?? false }));
     const opened = store;
     closers.push(() => opened.close());
     log = await AuditLog.open({
@@ -136,6 +137,18 @@ describe('produce with fail-closed batch auditing on the file store', () => {
     expect(answer).toMatchObject({ baseOffset: 0, count: 2, duplicate: false });
     expect(await highWatermark()).toBe(2);
     expect(unhandled).toEqual([]);
+  });
+
+  it('with the store WAL, the batch and its event become durable in one fdatasync, and no segment is fdatasync’d', async () => {
+    await setup({ wal: true });
+    const walSyncs = faulty.count('fdatasync', '.wal');
+    const logSyncs = faulty.count('fdatasync', '.log');
+    const result = await broker.produceBatch(alice, 'orders', 0, twoRecords());
+    expect(result).toMatchObject({ baseOffset: 0, count: 2 });
+    expect(faulty.count('fdatasync', '.wal') - walSyncs).toBe(1);
+    expect(faulty.count('fdatasync', '.log') - logSyncs).toBe(0);
+    expect(await durableEvents()).toHaveLength(1);
+    expect(await highWatermark()).toBe(2);
   });
 
   it('does not answer before the event is durable, even once the log fsync is done', async () => {

@@ -4,6 +4,7 @@ import { BATCH_HEADER_BYTES, encodeBatchHeader } from '../record-batch.js';
 import type { AppendRequest, AppendResult, TopicConfig } from '../types.js';
 import { errorCode, type LogFileSystem } from './fs-seam.js';
 import type { LogSegment } from './log-segment.js';
+import { type StoreWal, WAL_FLUSH_BYTES, WAL_MAX_PAYLOAD, type WalTarget } from './store-wal.js';
 
 /** One writev carries at most this many appends (IOV_MAX is 1024 buffers, two per batch). */
 const MAX_GROUP_APPENDS = 512;
@@ -28,6 +29,9 @@ interface Placed {
 interface Written {
   readonly placed: readonly Placed[];
   readonly segment: LogSegment;
+  /** Where the group starts in the segment, and its bytes as written (for the store's WAL). */
+  readonly position: number;
+  readonly buffers: readonly Buffer[];
   readonly endPosition: number;
   readonly endOffset: number;
   /** Interval policy: acknowledged at write time, before the fsync. */
@@ -37,8 +41,11 @@ interface Written {
 /** The partition as the pipeline sees it. */
 export interface PipelineHost {
   readonly topic: string;
+  readonly topicId: string;
   readonly partition: number;
   readonly fileSystem: LogFileSystem;
+  /** The store's write-ahead log (small groups become durable through it), or null. */
+  readonly wal: StoreWal | null;
   readonly config: TopicConfig;
   readonly clock: () => number;
   readonly sequences: ProducerSequences;
@@ -62,7 +69,8 @@ export interface PipelineHost {
  * The append path of one partition: appends queue in arrival order, take their offsets in that
  * order, and go to disk in groups, one writev each. Under the `always` policy a group is
  * acknowledged after the fdatasync that follows it; writes continue while an fdatasync runs, and
- * everything written meanwhile shares the next one (group commit).
+ * everything written meanwhile shares the next one (group commit). A small group's fdatasync is
+ * the store WAL's, shared with the other partitions; the segment's own comes later (flushToFile).
  */
 export class AppendPipeline {
   private readonly queue: Pending[] = [];
@@ -72,8 +80,43 @@ export class AppendPipeline {
   private readonly inFlight = new Map<number, Pending>();
   private quietWaiters: (() => void)[] = [];
   private syncWaiters: (() => void)[] = [];
+  /** The segment whose newest bytes are durable only through the WAL so far. */
+  private walOnly: LogSegment | null = null;
+  /** Bytes made durable through the WAL since the segment's last fdatasync. */
+  private walBytes = 0;
+  /** Set once flushing to the segment failed: from then on the WAL must keep its frames. */
+  private flushFailure: unknown = null;
+  /** Flushes run one after another; the next caller waits for the one running. */
+  private flushTail: Promise<void> = Promise.resolve();
+  private readonly walTarget: WalTarget = { flushToFile: () => this.flushToFile() };
 
   constructor(private readonly host: PipelineHost) {}
+
+  /**
+   * Makes durable in the segment itself what is durable only through the WAL: before a roll,
+   * at close, and when the WAL recycles a file. A failure fails the partition, and every later
+   * call fails too, so that the WAL never forgets frames an fdatasync retry only seemed to cover.
+   */
+  flushToFile(): Promise<void> {
+    const flushed = this.flushTail.then(() => this.flushNow());
+    this.flushTail = flushed.catch(() => undefined);
+    return flushed;
+  }
+
+  private async flushNow(): Promise<void> {
+    if (this.flushFailure !== null) throw this.flushFailure;
+    const segment = this.walOnly;
+    if (segment === null) return;
+    this.walOnly = null;
+    this.walBytes = 0;
+    try {
+      await this.host.fileSystem.fdatasync(segment.writeFd);
+    } catch (err) {
+      this.flushFailure = err;
+      this.host.fail('fsync failed', err);
+      throw err;
+    }
+  }
 
   submit(request: AppendRequest): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
@@ -128,6 +171,7 @@ export class AppendPipeline {
       await this.whenSynced();
       if (host.failure !== null) return;
       try {
+        await this.flushToFile();
         await host.roll();
       } catch (err) {
         this.queue.shift()?.reject(this.writeError(err, 'cannot start a new segment'));
@@ -158,7 +202,7 @@ export class AppendPipeline {
     const last = group.at(-1)!;
     host.nextOffset = last.result.baseOffset + last.result.count;
     const acked = host.config.fsync.mode === 'interval';
-    const written: Written = { placed: group, segment: active, endPosition: position + bytes, endOffset: host.nextOffset, acked };
+    const written: Written = { placed: group, segment: active, position, buffers, endPosition: position + bytes, endOffset: host.nextOffset, acked };
     this.unsynced.push(written);
     // The fsync is on its way before the callers' own work starts, so that both overlap.
     if (!acked) this.sync();
@@ -274,8 +318,7 @@ export class AppendPipeline {
     this.unsynced = [];
     const last = group.at(-1)!;
     const started = performance.now();
-    this.host.fileSystem
-      .fdatasync(last.segment.writeFd)
+    (this.throughWal(group) ?? this.host.fileSystem.fdatasync(last.segment.writeFd))
       .then(
         () => {
           this.host.markSynced(last.segment, last.endPosition, last.endOffset);
@@ -294,6 +337,39 @@ export class AppendPipeline {
         this.sync();
         this.resolveSyncWaiters();
       });
+  }
+
+  /**
+   * Makes a small group durable with a frame in the store's WAL; null when the WAL does not take
+   * it. A frame the WAL fails to make durable falls back to the segment's own fdatasync.
+   */
+  private throughWal(group: readonly Written[]): Promise<void> | null {
+    const wal = this.host.wal;
+    if (wal === null || this.flushFailure !== null) return null;
+    const first = group[0]!;
+    const segment = first.segment;
+    const buffers: Buffer[] = [];
+    let position = first.position;
+    for (const written of group) {
+      // Interval-policy groups are acknowledged already; a roll never falls inside a sync.
+      if (written.acked || written.segment !== segment || written.position !== position) return null;
+      position = written.endPosition;
+      if (position - first.position > WAL_MAX_PAYLOAD) return null;
+      for (const buffer of written.buffers) buffers.push(buffer);
+    }
+    const place = { topic: this.host.topic, topicId: this.host.topicId, partition: this.host.partition, segmentBase: segment.baseOffset, position: first.position };
+    const bytes = position - first.position;
+    const durable = wal.write(this.walTarget, place, buffers, bytes);
+    if (durable === null) return null;
+    this.walOnly = segment;
+    // The segment catches up in the background, a little at a time, so that recycling a WAL file
+    // (which waits for every segment it covers) never has much to flush at once.
+    this.walBytes += bytes;
+    if (this.walBytes >= WAL_FLUSH_BYTES) {
+      this.walBytes = 0;
+      this.flushToFile().catch(() => undefined);
+    }
+    return durable.catch(() => this.host.fileSystem.fdatasync(segment.writeFd));
   }
 
   private resolveSyncWaiters(): void {

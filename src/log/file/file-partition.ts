@@ -11,6 +11,7 @@ import { findOffsetForTimestamp, readBatches, type ReadView } from './partition-
 import { recoverPartition, type PartitionProblem } from './partition-recovery.js';
 import type { Quarantine } from './quarantine.js';
 import { scanSegment } from './segment-scan.js';
+import type { StoreWal } from './store-wal.js';
 
 export interface PartitionOptions {
   readonly fileSystem: LogFileSystem;
@@ -26,6 +27,8 @@ export interface PartitionOptions {
   readonly onRoll: () => void;
   /** Each group-commit fdatasync's duration in seconds (the store's owner turns it into a metric). */
   readonly onFsync?: ((seconds: number) => void) | undefined;
+  /** The store's write-ahead log, shared by its partitions; null to fdatasync each group in its segment. */
+  readonly wal: StoreWal | null;
 }
 
 interface SyncedPoint {
@@ -37,8 +40,10 @@ interface SyncedPoint {
 /** One partition of the file store: its segments, its append pipeline, reads, retention. */
 export class FilePartition implements PipelineHost, ReadView {
   readonly topic: string;
+  readonly topicId: string;
   readonly partition: number;
   readonly fileSystem: LogFileSystem;
+  readonly wal: StoreWal | null;
   readonly config: TopicConfig;
   readonly clock: () => number;
   readonly waiters = new OffsetWaiters();
@@ -58,6 +63,8 @@ export class FilePartition implements PipelineHost, ReadView {
     readonly quarantine: Quarantine,
   ) {
     this.topic = options.topic;
+    this.topicId = options.topicId;
+    this.wal = options.wal;
     this.partition = options.partition;
     this.fileSystem = options.fileSystem;
     this.config = options.config;
@@ -280,6 +287,8 @@ export class FilePartition implements PipelineHost, ReadView {
     if (abandon !== undefined) this.pipeline.abandonQueued(abandon);
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     await this.pipeline.whenQuiet();
+    // What only the WAL holds goes into the segment before its fd closes (a failure keeps the WAL's frames).
+    await this.pipeline.flushToFile().catch(() => undefined);
     if (this.failure === null) await this.active.writeIndexes().catch(() => undefined);
     for (const segment of this.segments) segment.retire();
     this.waiters.rejectAll(abandon ?? new SealbusError('SEALBUS_ERR_STORE_CLOSED'));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
  *   DIR/offsets.journal                        consumer-group committed offsets
  *   DIR/topics/<topic>/topic.json              topic config, written last: the commit point of creation
  *   DIR/topics/<topic>/<partition>/<base>.log|.index|.timeindex
+ *   DIR/wal/0.wal, DIR/wal/1.wal               the write-ahead log (store-wal.ts)
  *   DIR/trash/<topic>.<id>                     a topic being deleted (renamed here first)
  */
 export const SEGMENT_NAME = /^(\d{20})\.(log|index|timeindex)$/;
@@ -26,6 +27,7 @@ export function dataPaths(dir: string) {
     offsets: join(dir, 'offsets.journal'),
     topics: join(dir, 'topics'),
     trash: join(dir, 'trash'),
+    wal: join(dir, 'wal'),
     topic: (topic: string) => join(dir, 'topics', topic),
     topicFile: (topic: string) => join(dir, 'topics', topic, TOPIC_FILE),
     partition: (topic: string, partition: number) => join(dir, 'topics', topic, String(partition)),

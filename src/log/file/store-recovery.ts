@@ -5,6 +5,7 @@ import { checkpointKey, readCheckpoint, type PartitionCheckpoint } from './check
 import type { LogFileSystem } from './fs-seam.js';
 import { FilePartition } from './file-partition.js';
 import { TOPIC_FILE, type DataPaths } from './paths.js';
+import type { StoreWal } from './store-wal.js';
 import { readTopicFile, type TopicFile } from './topic-files.js';
 
 export interface OpenTopic {
@@ -20,6 +21,7 @@ export interface RecoveryEnvironment {
   /** Problems found after open (by reads) go here; those found during open go into the report. */
   readonly onLateProblem: (problem: RecoveryProblem) => void;
   readonly onFsync?: ((seconds: number) => void) | undefined;
+  readonly wal: StoreWal | null;
 }
 
 function storeProblem(kind: RecoveryProblem['kind'], segment: string, detail: string, topic = ''): RecoveryProblem {
@@ -77,6 +79,7 @@ export async function openTopicPartitions(
         onProblem,
         onRoll: environment.onRoll,
         onFsync: environment.onFsync,
+        wal: environment.wal,
       });
       partitions.push(opened.partition);
       scannedBytes += opened.scannedBytes;

@@ -1,0 +1,156 @@
+/**
+ * The file store's write-ahead log (src/log/file/store-wal.ts): small appends of every partition
+ * share one fdatasync of the WAL, and what is durable only there survives a power loss by being
+ * written back into its segment at the next open. A power loss is modelled at the file-system seam:
+ * a copy of the data directory keeps, of every file, only what its last fdatasync covered.
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkLogDir } from '../../src/log/check.js';
+import { FaultyFileSystem, fsError } from './helpers/faulty-fs.js';
+import { openFileStore } from './helpers/file-store.js';
+import { makeTempDir, readAll, values } from './helpers/log-test-kit.js';
+import { PowerLossFileSystem } from './helpers/power-loss-fs.js';
+
+describe('the store write-ahead log', () => {
+  let temp: Awaited<ReturnType<typeof makeTempDir>>;
+  let power: PowerLossFileSystem;
+  let dir: string;
+  let copy: string;
+
+  beforeEach(async () => {
+    temp = await makeTempDir();
+    dir = join(temp.dir, 'data');
+    copy = join(temp.dir, 'after-power-loss');
+    power = new PowerLossFileSystem();
+  });
+  afterEach(async () => {
+    await temp.remove();
+  });
+
+  /** What each partition of `topic` holds after reopening the power-loss copy. */
+  async function afterPowerLoss(topic: string, partitions: number) {
+    const reopened = await openFileStore(copy);
+    try {
+      const held: string[][] = [];
+      for (let p = 0; p < partitions; p++) held.push([...(await readAll(reopened.store, topic, p)).values()]);
+      return { held, problems: reopened.report.problems };
+    } finally {
+      await reopened.store.close();
+    }
+  }
+
+  it('acknowledges appends to several partitions after one shared fdatasync, and none of their segments', async () => {
+    const { store } = await openFileStore(dir, { fs: power.fs });
+    await store.createTopic('t', { partitions: 3 });
+    const walSyncs = power.syncCount('.wal');
+    const logSyncs = power.syncCount('.log');
+    const appends = Array.from({ length: 30 }, (_, i) => store.append('t', i % 3, { records: values(`r${i}`, 1) }));
+    const results = await Promise.all(appends);
+    expect(results.map((result) => result.baseOffset)).toEqual(Array.from({ length: 30 }, (_, i) => Math.floor(i / 3)));
+    expect(power.syncCount('.log') - logSyncs).toBe(0);
+    expect(power.syncCount('.wal') - walSyncs).toBeGreaterThanOrEqual(1);
+    expect(power.syncCount('.wal') - walSyncs).toBeLessThanOrEqual(3);
+    // Acknowledged, yet a power loss now would take these segments' appends: only the WAL holds them.
+    expect(power.dirtyFiles('.log')).toHaveLength(3);
+    await store.close();
+    // A clean close makes the segments durable.
+    expect(power.dirtyFiles('.log')).toEqual([]);
+  });
+
+  it('writes what only the WAL held back into the segments after a power loss', async () => {
+    const { store } = await openFileStore(dir, { fs: power.fs });
+    await store.createTopic('t', { partitions: 3 });
+    await Promise.all(Array.from({ length: 30 }, (_, i) => store.append('t', i % 3, { records: values(`r${i}`, 2) })));
+    expect(power.dirtyFiles('.log')).toHaveLength(3);
+    await power.copyAfterPowerLoss(dir, copy);
+    // An offline check says that the WAL is in use (it does not replay it).
+    const checked = await checkLogDir(copy);
+    expect(checked.problems.filter((problem) => problem.kind === 'wal-replayed').map((problem) => problem.segment)).toEqual(['wal/0.wal']);
+    const { held, problems } = await afterPowerLoss('t', 3);
+    // Once opened, the WAL is written back and cleared.
+    expect((await checkLogDir(copy)).problems).toEqual([]);
+    for (let p = 0; p < 3; p++) {
+      const expected = Array.from({ length: 10 }, (_, k) => [`r${p + 3 * k}-0`, `r${p + 3 * k}-1`]).flat();
+      expect(held[p]).toEqual(expected);
+    }
+    const replayed = problems.filter((problem) => problem.kind === 'wal-replayed');
+    expect(replayed).toHaveLength(1);
+    // Every byte of the three segments came back from the WAL (several appends share a frame).
+    const segmentBytes = (await store.describeTopic('t')).partitions.reduce((sum, partition) => sum + partition.sizeBytes, 0);
+    expect(replayed[0]!.detail).toBe(`wrote ${replayed[0]!.detail.match(/^wrote (\d+)/)![1]} WAL frames (${segmentBytes} bytes) back into their segments after an unclean stop; 0 belonged to deleted segments or topics`);
+    expect(replayed[0]!.bytes).toBe(segmentBytes);
+    expect(problems.filter((problem) => problem.kind !== 'wal-replayed')).toEqual([]);
+    await store.close();
+  });
+
+  it('never writes a deleted topic’s frames into a new topic of the same name', async () => {
+    const { store } = await openFileStore(dir, { fs: power.fs });
+    await store.createTopic('t', { partitions: 1 });
+    await store.append('t', 0, { records: values('old-a', 1) });
+    await store.append('t', 0, { records: values('old-b', 1) });
+    await store.deleteTopic('t');
+    await store.createTopic('t', { partitions: 1 });
+    await store.append('t', 0, { records: values('new-a', 1) });
+    await power.copyAfterPowerLoss(dir, copy);
+    await store.close();
+
+    const { held, problems } = await afterPowerLoss('t', 1);
+    expect(held[0]).toEqual(['new-a-0']);
+    expect(problems.find((problem) => problem.kind === 'wal-replayed')?.detail).toMatch(/; 2 belonged to deleted segments or topics$/);
+  });
+
+  it('recycles its two files as they fill, making the segments durable first, and loses nothing', async () => {
+    // Files of 70 KiB: a few dozen appends of 1 KiB fill one.
+    const { store } = await openFileStore(dir, { fs: power.fs, walFileBytes: 70 * 1024 });
+    await store.createTopic('t', { partitions: 2 });
+    const written: string[][] = [[], []];
+    for (let wave = 0; wave < 12; wave++) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => {
+          const name = `w${wave}-${i}`;
+          written[i % 2]!.push(name);
+          return store.append('t', i % 2, { records: values(name, 1, 1000) });
+        }),
+      );
+    }
+    expect(power.syncCount('.log')).toBeGreaterThan(0);
+    await power.copyAfterPowerLoss(dir, copy);
+    await store.close();
+
+    const { held } = await afterPowerLoss('t', 2);
+    for (let p = 0; p < 2; p++) expect(held[p]).toEqual(written[p]!.map((name) => `${name}-0`));
+  });
+
+  it('falls back to each segment’s own fdatasync when the WAL’s fails, and loses nothing', async () => {
+    const faulty = new FaultyFileSystem(power.fs);
+    const { store } = await openFileStore(dir, { fs: faulty.fs });
+    let failed = 0;
+    faulty.before = (op, file) => {
+      if (op === 'fdatasync' && file.endsWith('.wal') && failed === 0) {
+        failed += 1;
+        return Promise.reject(fsError('EIO'));
+      }
+      return undefined;
+    };
+    await store.createTopic('t', { partitions: 2 });
+    const walSyncsBefore = faulty.count('fdatasync', '.wal');
+    const first = await Promise.all([0, 1].map((p) => store.append('t', p, { records: values(`a${p}`, 1) })));
+    expect(failed).toBe(1);
+    expect(first.map((result) => result.baseOffset)).toEqual([0, 0]);
+    // The WAL is not used again: the next appends fdatasync their segments.
+    const logSyncs = faulty.count('fdatasync', '.log');
+    await Promise.all([0, 1].map((p) => store.append('t', p, { records: values(`b${p}`, 1) })));
+    expect(faulty.count('fdatasync', '.log')).toBeGreaterThan(logSyncs);
+    expect(faulty.count('fdatasync', '.wal')).toBe(walSyncsBefore + 1);
+    expect((await store.describeTopic('t')).partitions.map((partition) => partition.readOnly)).toEqual([false, false]);
+    await power.copyAfterPowerLoss(dir, copy);
+    await store.close();
+
+    const { held } = await afterPowerLoss('t', 2);
+    expect(held).toEqual([
+      ['a0-0', 'b0-0'],
+      ['a1-0', 'b1-0'],
+    ]);
+  });
+});
