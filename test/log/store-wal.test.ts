@@ -4,9 +4,12 @@
  * written back into its segment at the next open. A power loss is modelled at the file-system seam:
  * a copy of the data directory keeps, of every file, only what its last fdatasync covered.
  */
+import { existsSync } from 'node:fs';
+import { open as openFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkLogDir } from '../../src/log/check.js';
+import { encodeFrameHeader, encodeHeader, HEADER_SPACE } from '../../src/log/file/wal-format.js';
 import { FaultyFileSystem, fsError } from './helpers/faulty-fs.js';
 import { openFileStore } from './helpers/file-store.js';
 import { makeTempDir, readAll, values } from './helpers/log-test-kit.js';
@@ -152,5 +155,33 @@ describe('the store write-ahead log', () => {
       ['a0-0', 'b0-0'],
       ['a1-0', 'b1-0'],
     ]);
+  });
+
+  it('replays a hostile WAL file into nothing: a traversing topic name, another topic id, a frame whose CRC fails', async () => {
+    const { store } = await openFileStore(dir);
+    await store.createTopic('t', { partitions: 1 });
+    await store.close();
+    const topicId = (JSON.parse(await readFile(join(dir, 'topics', 't', 'topic.json'), 'utf8')) as { id: string }).id;
+    const salt = 77;
+    const frame = (topic: string, id: string, payload: Buffer): Buffer[] => {
+      const place = { topic, topicId: id, partition: 0, segmentBase: 0, position: 0 };
+      return [encodeFrameHeader(salt, place, Buffer.from(topic), [payload], payload.length), payload];
+    };
+    const traversing = frame('../../escape', topicId, Buffer.from('EVIL'));
+    const otherIncarnation = frame('t', '00000000-0000-4000-8000-000000000000', Buffer.from('EVIL'));
+    const corrupted = frame('t', topicId, Buffer.from('EVIL'));
+    corrupted[0]!.writeUInt32BE((corrupted[0]!.readUInt32BE(0) ^ 1) >>> 0, 0);
+    const handle = await openFile(join(dir, 'wal', '0.wal'), 'r+');
+    await handle.write(encodeHeader(5, salt), 0, undefined, 0);
+    await handle.writev([...traversing, ...otherIncarnation, ...corrupted], HEADER_SPACE);
+    await handle.close();
+
+    const reopened = await openFileStore(dir);
+    expect(reopened.report.problems.map((problem) => [problem.kind, problem.detail])).toEqual([
+      ['wal-replayed', 'wrote 0 WAL frames (0 bytes) back into their segments after an unclean stop; 2 belonged to deleted segments or topics'],
+    ]);
+    expect(existsSync(join(temp.dir, 'escape'))).toBe(false);
+    expect((await reopened.store.describeTopic('t')).partitions[0]!.sizeBytes).toBe(0);
+    await reopened.store.close();
   });
 });

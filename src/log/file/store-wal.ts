@@ -1,7 +1,24 @@
 import { randomInt } from 'node:crypto';
-import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import type { LogFileSystem } from './fs-seam.js';
+import {
+  DEFAULT_WAL_FILE_BYTES,
+  encodeFrameHeader,
+  encodeHeader,
+  decodeHeader,
+  FRAME_FIXED,
+  HEADER_BYTES,
+  HEADER_SPACE,
+  MAX_POSITION,
+  MAX_TOPIC_BYTES,
+  replayFrames,
+  type SegmentLocator,
+  WAL_MAX_PAYLOAD,
+  type WalPlace,
+  type WalReplay,
+  walPath,
+} from './wal-format.js';
+
+export { DEFAULT_WAL_FILE_BYTES, WAL_FLUSH_BYTES, WAL_MAX_PAYLOAD, walFilesInUse, type SegmentLocator, type WalPlace, type WalReplay } from './wal-format.js';
 
 /**
  * The store's write-ahead log: one fdatasync makes the small appends of every partition durable
@@ -24,36 +41,13 @@ import type { LogFileSystem } from './fs-seam.js';
  * its promise rejects, and the caller falls back. Nothing is lost either way.
  */
 
-/** Groups above this are fdatasync'd in their own segment: big groups gain nothing from sharing. */
-export const WAL_MAX_PAYLOAD = 60 * 1024;
-export const DEFAULT_WAL_FILE_BYTES = 16 * 1024 * 1024;
-/** A partition fdatasyncs its segment in the background after this many bytes went through the WAL. */
-export const WAL_FLUSH_BYTES = 256 * 1024;
-const HEADER_SPACE = 4096;
-const MAGIC = Buffer.from('SEALWAL1', 'latin1');
-const HEADER_BYTES = 24;
-/** crc, length, salt, partition, topic length, topic id, segment base, position. */
-const FRAME_FIXED = 4 + 4 + 4 + 4 + 2 + 36 + 6 + 6;
-const MAX_TOPIC_BYTES = 255;
 /** Space made ready (written with zeros, fdatasync'd) ahead of the frames, a piece at a time. */
 const PREPARE_BYTES = 256 * 1024;
 const PREPARE_AHEAD = 128 * 1024;
-const TOPIC_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const MAX_POSITION = 2 ** 48 - 1;
 
 /** A partition with frames in a WAL file: recycling the file first makes its segment durable. */
 export interface WalTarget {
   flushToFile(): Promise<void>;
-}
-
-/** Where a frame's bytes belong. */
-export interface WalPlace {
-  readonly topic: string;
-  /** topic.json's id: a frame is never replayed into a later topic of the same name. */
-  readonly topicId: string;
-  readonly partition: number;
-  readonly segmentBase: number;
-  readonly position: number;
 }
 
 interface Waiter {
@@ -84,32 +78,6 @@ interface WalFile {
   /** Frames reserved and not yet resolved or rejected. */
   pending: number;
   drained: (() => void)[];
-}
-
-export interface WalReplay {
-  readonly frames: number;
-  readonly bytes: number;
-  /** Frames whose topic or segment no longer exists (deleted after they were written). */
-  readonly skipped: number;
-}
-
-function walPath(dir: string, index: number): string {
-  return join(dir, `${index}.wal`);
-}
-
-function encodeHeader(generation: number, salt: number): Buffer {
-  const header = Buffer.alloc(HEADER_BYTES);
-  MAGIC.copy(header, 0);
-  header.writeUIntBE(generation, 8, 6);
-  header.writeUInt32BE(salt, 14);
-  header.writeUInt32BE(crc32(header.subarray(0, 18)), 18);
-  return header;
-}
-
-function decodeHeader(header: Buffer): { generation: number; salt: number } | null {
-  if (header.length < HEADER_BYTES || !header.subarray(0, 8).equals(MAGIC)) return null;
-  if (header.readUInt32BE(18) !== crc32(header.subarray(0, 18))) return null;
-  return { generation: header.readUIntBE(8, 6), salt: header.readUInt32BE(14) };
 }
 
 export class StoreWal {
@@ -213,18 +181,7 @@ export class StoreWal {
     if (file.preparing !== null && file.end + length > file.preparingFrom) return null;
     const position = file.end;
     file.end += length;
-    const header = Buffer.allocUnsafe(FRAME_FIXED + topic.length);
-    header.writeUInt32BE(length, 4);
-    header.writeUInt32BE(file.salt, 8);
-    header.writeUInt32BE(place.partition, 12);
-    header.writeUInt16BE(topic.length, 16);
-    header.write(place.topicId, 18, 36, 'latin1');
-    header.writeUIntBE(place.segmentBase, 54, 6);
-    header.writeUIntBE(place.position, 60, 6);
-    topic.copy(header, FRAME_FIXED);
-    let crc = crc32(header.subarray(4));
-    for (const buffer of buffers) crc = crc32(buffer, crc);
-    header.writeUInt32BE(crc, 0);
+    const header = encodeFrameHeader(file.salt, place, topic, buffers, bytes);
     file.targets.add(target);
     file.pending += 1;
     this.prepare(file);
@@ -402,98 +359,4 @@ export class StoreWal {
       }
     }
   }
-}
-
-/** The WAL files of `dir` that are in use (frames the next open writes back), for an offline check. */
-export async function walFilesInUse(fileSystem: LogFileSystem, dir: string): Promise<string[]> {
-  const inUse: string[] = [];
-  for (const index of [0, 1]) {
-    let fd: number;
-    try {
-      fd = await fileSystem.open(walPath(dir, index), 'r');
-    } catch {
-      continue;
-    }
-    try {
-      const head = Buffer.alloc(HEADER_BYTES);
-      if ((await fileSystem.read(fd, head, 0, HEADER_BYTES, 0)) === HEADER_BYTES && decodeHeader(head) !== null) inUse.push(`${index}.wal`);
-    } finally {
-      await fileSystem.close(fd);
-    }
-  }
-  return inUse;
-}
-
-/** Where a frame's segment file is, or null when its topic (that incarnation of it) is gone. */
-export type SegmentLocator = (topic: string, topicId: string, partition: number, segmentBase: number) => Promise<string | null>;
-
-/** Writes each file's frames back, in order, up to the first that is not whole and current. */
-async function replayFrames(fileSystem: LogFileSystem, locate: SegmentLocator, files: readonly { fd: number; size: number; salt: number }[]): Promise<WalReplay> {
-  const targets = new Map<string, number | null>();
-  let frames = 0;
-  let bytes = 0;
-  let skipped = 0;
-  try {
-    for (const file of files) {
-      let position = HEADER_SPACE;
-      for (;;) {
-        const frame = await readFrame(fileSystem, file.fd, file.size, position, file.salt);
-        if (frame === null) break;
-        position += frame.length;
-        const path = await locate(frame.topic, frame.topicId, frame.partition, frame.segmentBase);
-        let fd = path === null ? null : targets.get(path);
-        if (path !== null && fd === undefined) {
-          try {
-            fd = await fileSystem.open(path, 'r+');
-          } catch (err) {
-            if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
-            fd = null;
-          }
-          targets.set(path, fd);
-        }
-        if (fd === null || fd === undefined) {
-          skipped += 1;
-          continue;
-        }
-        await fileSystem.writev(fd, [frame.payload], frame.position);
-        frames += 1;
-        bytes += frame.payload.length;
-      }
-    }
-    for (const fd of targets.values()) if (fd !== null) await fileSystem.fdatasync(fd);
-  } finally {
-    for (const fd of targets.values()) if (fd !== null) await fileSystem.close(fd).catch(() => undefined);
-  }
-  return { frames, bytes, skipped };
-}
-
-interface Frame extends WalPlace {
-  readonly length: number;
-  readonly payload: Buffer;
-}
-
-/** The frame at `position`, or null where the current frames end (zeros, a stale or torn frame). */
-async function readFrame(fileSystem: LogFileSystem, fd: number, size: number, position: number, salt: number): Promise<Frame | null> {
-  if (position + FRAME_FIXED > size) return null;
-  const fixed = Buffer.alloc(FRAME_FIXED);
-  if ((await fileSystem.read(fd, fixed, 0, FRAME_FIXED, position)) !== FRAME_FIXED) return null;
-  const length = fixed.readUInt32BE(4);
-  const topicBytes = fixed.readUInt16BE(16);
-  if (fixed.readUInt32BE(8) !== salt || topicBytes === 0 || topicBytes > MAX_TOPIC_BYTES) return null;
-  const payloadBytes = length - FRAME_FIXED - topicBytes;
-  if (payloadBytes < 1 || payloadBytes > WAL_MAX_PAYLOAD || position + length > size) return null;
-  const rest = Buffer.alloc(length - FRAME_FIXED);
-  if ((await fileSystem.read(fd, rest, 0, rest.length, position + FRAME_FIXED)) !== rest.length) return null;
-  if (crc32(rest, crc32(fixed.subarray(4))) !== fixed.readUInt32BE(0)) return null;
-  const topicId = fixed.toString('latin1', 18, 54);
-  if (!TOPIC_ID.test(topicId)) return null;
-  return {
-    length,
-    topic: rest.toString('utf8', 0, topicBytes),
-    topicId,
-    partition: fixed.readUInt32BE(12),
-    segmentBase: fixed.readUIntBE(54, 6),
-    position: fixed.readUIntBE(60, 6),
-    payload: rest.subarray(topicBytes),
-  };
 }
