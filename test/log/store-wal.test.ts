@@ -176,7 +176,15 @@ describe('the store write-ahead log', () => {
     await handle.writev([...traversing, ...otherIncarnation, ...corrupted], HEADER_SPACE);
     await handle.close();
 
-    const reopened = await openFileStore(dir);
+    // Every path the store touches while replaying: none may come from the frame's topic name.
+    const touched: string[] = [];
+    const watching = new FaultyFileSystem();
+    watching.before = (_op, _file, args) => {
+      if (typeof args[0] === 'string') touched.push(args[0]);
+      return undefined;
+    };
+    const reopened = await openFileStore(dir, { fs: watching.fs });
+    expect(touched.filter((path) => path.includes('escape'))).toEqual([]);
     expect(reopened.report.problems.map((problem) => [problem.kind, problem.detail])).toEqual([
       ['wal-replayed', 'wrote 0 WAL frames (0 bytes) back into their segments after an unclean stop; 2 belonged to deleted segments or topics'],
     ]);

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import { SealbusError } from '../../errors/index.js';
 import { checkAppendRequest, checkOffsetArgument, lookupPartition, lookupTopic } from '../append-checks.js';
 import { assertGroupName, checkCommits } from '../group-checks.js';
 import { assertProducerName } from '../producer-registry.js';
 import { resolveTopicConfig, validateTopicDefaults } from '../topic-config.js';
-import { assertTopicName, topicNameProblem } from '../topic-name.js';
+import { assertTopicName } from '../topic-name.js';
 import type {
   AppendRequest,
   AppendResult,
@@ -23,11 +22,11 @@ import type { FilePartition } from './file-partition.js';
 import { errorCode, nodeFileSystem, type LogFileSystem } from './fs-seam.js';
 import { acquireLock } from './lock-file.js';
 import { OffsetCommits } from './offset-commits.js';
-import { dataPaths, segmentFileName, type DataPaths } from './paths.js';
+import { dataPaths, type DataPaths } from './paths.js';
 import { ProducerJournal } from './producer-journal.js';
-import { cleanLeftovers, loadCheckpoint, openTopicPartitions, openTopics, type OpenTopic, type RecoveryEnvironment } from './store-recovery.js';
-import { StoreWal } from './store-wal.js';
-import { createTopicFiles, deleteTopicFiles, readTopicFile } from './topic-files.js';
+import { cleanLeftovers, loadCheckpoint, openTopicPartitions, openTopics, openWal, type OpenTopic, type RecoveryEnvironment } from './store-recovery.js';
+import type { StoreWal } from './store-wal.js';
+import { createTopicFiles, deleteTopicFiles } from './topic-files.js';
 
 export interface FileLogStoreOptions {
   readonly dir: string;
@@ -112,14 +111,11 @@ export class FileLogStore implements LogStore {
     const cleanup: (() => Promise<void>)[] = [releaseLock];
     try {
       if (this.options.wal !== false) {
-        const opened = await StoreWal.open(this.fileSystem, this.paths.wal, (...place) => this.locateSegment(...place), this.options.walFileBytes);
-        this.wal = opened.wal;
-        cleanup.push(() => opened.wal.close());
-        const { frames, bytes, skipped } = opened.replay;
-        if (frames + skipped > 0) {
-          const detail = `wrote ${frames} WAL frames (${bytes} bytes) back into their segments after an unclean stop; ${skipped} belonged to deleted segments or topics`;
-          problems.push({ kind: 'wal-replayed', topic: '', partition: -1, segment: 'wal', position: 0, bytes, fromOffset: null, toOffset: null, detail });
-        }
+        const opened = await openWal(this.fileSystem, this.paths, this.options.walFileBytes);
+        const wal = opened.wal;
+        this.wal = wal;
+        cleanup.push(() => wal.close());
+        problems.push(...opened.problems);
       }
       problems.push(...(await cleanLeftovers(this.fileSystem, this.paths, this.options.dir)));
       const checkpoint = await loadCheckpoint(this.fileSystem, this.paths);
@@ -190,14 +186,6 @@ export class FileLogStore implements LogStore {
     if (opened === null) return;
     await opened.commits.close();
     await opened.producers.close();
-  }
-
-  /** The segment file a WAL frame belongs to, or null when that topic (this incarnation of it) or partition is gone. */
-  private async locateSegment(topic: string, topicId: string, partition: number, segmentBase: number): Promise<string | null> {
-    if (topicNameProblem(topic, { allowInternal: true }) !== null) return null;
-    const file = await readTopicFile(this.fileSystem, this.paths, topic).catch(() => null);
-    if (file === null || file.id !== topicId || partition >= file.config.partitions) return null;
-    return join(this.paths.partition(topic, partition), segmentFileName(segmentBase, 'log'));
   }
 
   private state(): OpenState {

@@ -4,8 +4,8 @@ import type { RecoveryProblem } from '../types.js';
 import { checkpointKey, readCheckpoint, type PartitionCheckpoint } from './checkpoint.js';
 import type { LogFileSystem } from './fs-seam.js';
 import { FilePartition } from './file-partition.js';
-import { TOPIC_FILE, type DataPaths } from './paths.js';
-import type { StoreWal } from './store-wal.js';
+import { segmentFileName, TOPIC_FILE, type DataPaths } from './paths.js';
+import { StoreWal } from './store-wal.js';
 import { readTopicFile, type TopicFile } from './topic-files.js';
 
 export interface OpenTopic {
@@ -45,6 +45,31 @@ export async function cleanLeftovers(fileSystem: LogFileSystem, paths: DataPaths
     problems.push(storeProblem('incomplete-delete', name, 'finished deleting a topic whose deletion a crash interrupted'));
   }
   return problems;
+}
+
+/**
+ * Opens the store's write-ahead log, writing back into their segments the frames an unclean stop
+ * left (reported as one `wal-replayed` entry). A frame's topic name is checked before any path is
+ * built from it, and each topic.json is read once.
+ */
+export async function openWal(fileSystem: LogFileSystem, paths: DataPaths, fileBytes: number | undefined): Promise<{ wal: StoreWal; problems: RecoveryProblem[] }> {
+  const topics = new Map<string, Promise<TopicFile | null>>();
+  const locate = async (topic: string, topicId: string, partition: number, segmentBase: number): Promise<string | null> => {
+    if (topicNameProblem(topic, { allowInternal: true }) !== null) return null;
+    let file = topics.get(topic);
+    if (file === undefined) {
+      file = readTopicFile(fileSystem, paths, topic).catch(() => null);
+      topics.set(topic, file);
+    }
+    const found = await file;
+    if (found === null || found.id !== topicId || partition >= found.config.partitions) return null;
+    return join(paths.partition(topic, partition), segmentFileName(segmentBase, 'log'));
+  };
+  const { wal, replay } = await StoreWal.open(fileSystem, paths.wal, locate, fileBytes);
+  const { frames, bytes, skipped } = replay;
+  if (frames + skipped === 0) return { wal, problems: [] };
+  const detail = `wrote ${frames} WAL frames (${bytes} bytes) back into their segments after an unclean stop; ${skipped} belonged to deleted segments or topics`;
+  return { wal, problems: [{ kind: 'wal-replayed', topic: '', partition: -1, segment: 'wal', position: 0, bytes, fromOffset: null, toOffset: null, detail }] };
 }
 
 export async function loadCheckpoint(fileSystem: LogFileSystem, paths: DataPaths): Promise<{ entries: ReadonlyMap<string, PartitionCheckpoint>; problems: RecoveryProblem[] }> {
