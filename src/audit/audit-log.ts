@@ -9,8 +9,9 @@ import { randomUUID as nodeRandomUUID } from 'node:crypto';
 import { SealbusError } from '../errors/index.js';
 import { encodeRecords, type RecordInput } from '../log/record-batch.js';
 import type { LogStore, TopicConfig } from '../log/types.js';
+import { type AuditLogOptions, type AuditLogStats, positiveInteger } from './audit-log-options.js';
 import { readAuditHead, type StoredAuditHead } from './audit-reader.js';
-import { AUDIT_PARTITION, AUDIT_TOPIC, type AuditTopicSettings, ensureAuditTopic } from './audit-topic.js';
+import { AUDIT_PARTITION, AUDIT_TOPIC, ensureAuditTopic } from './audit-topic.js';
 import { type AuditHead, GENESIS_HASH } from './chain.js';
 import { type AuditCheckpoint, checkpointSignatureValid } from './checkpoint.js';
 import { canonicalBytes, sha256Hex } from './canonical-json.js';
@@ -18,44 +19,10 @@ import { type AuditEvent, type AuditEventInput, buildEventOf, chainedEvent } fro
 import type { AuditSigner } from './signer.js';
 
 export { AUDIT_TOPIC } from './audit-topic.js';
+export type { AuditLogOptions, AuditLogStats } from './audit-log-options.js';
 
 /** An event as the broker hands it in: the log fills `source`. */
 export type AuditAppendInput = Omit<AuditEventInput, 'source'>;
-
-/** `retentionMs`, `retentionBytes`, `segmentBytes`: topic settings, used when this instance creates the topic. */
-export interface AuditLogOptions extends AuditTopicSettings {
-  readonly store: LogStore;
-  readonly signer: AuditSigner;
-  /** The broker, `sealbus://<broker-id>`: the source of its events and checkpoints. */
-  readonly source: string;
-  /** The chain's topic: `__sealbus.audit` (default), or `__sealbus.audit.<brokerId>` on a shared store. */
-  readonly topic?: string;
-  /** Awaited before every store write; a throw fails the write (one writer per chain: BrokerLease.assertHeld). */
-  readonly beforeWrite?: () => Promise<void> | undefined;
-  /** ms since the epoch: the time of events and checkpoints. Default Date.now. */
-  readonly clock?: () => number;
-  readonly randomUUID?: () => string;
-  /** A signed checkpoint at least every N events. */
-  readonly checkpointEvents: number;
-  /** And one at least this often while events are unsigned (an unref'd timer). */
-  readonly checkpointIntervalMs: number;
-  /** Events queued and not yet being written; beyond it, append refuses. */
-  readonly maxPendingEvents: number;
-  /** After a failed write, how soon to try to resume. Default 1000. */
-  readonly retryMs?: number;
-  /** Called when the log stops (false, the reason) and when it resumes (true, null). */
-  readonly onAvailabilityChange?: (available: boolean, reason: string | null) => void;
-}
-
-/** Events and checkpoints written (durable), store appends that failed, events not yet durable, the durable head. */
-export interface AuditLogStats {
-  readonly written: number;
-  readonly failedWrites: number;
-  readonly checkpoints: number;
-  readonly pending: number;
-  readonly available: boolean;
-  readonly head: AuditHead;
-}
 
 const MAX_GROUP_EVENTS = 1000;
 const MAX_GROUP_BYTES = 1024 * 1024;
@@ -95,10 +62,6 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function positiveInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
-  return value;
-}
 
 export class AuditLog {
   readonly source: string;
