@@ -38,11 +38,6 @@ const LARGEST = 10 ** DIGITS - 1;
 
 /** A string's character as written without escape: printable ASCII but `"` and `\`. */
 const CHAR = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]';
-const FRACTION = `\\.[0-9]{1,${DIGITS}}`;
-const ANY_NUMBER = `-?(?:0|[1-9][0-9]{0,${DIGITS - 1}})(?:${FRACTION})?`;
-const NUMBER_FORM = new RegExp(`^${ANY_NUMBER}$`);
-/** Any scalar (an unconstrained value, which the shape does not follow into containers). */
-const ANY_SCALAR = `(?:"${CHAR}*"|${ANY_NUMBER}|true|false|null)`;
 
 class TooLarge extends Error {}
 
@@ -84,7 +79,7 @@ const CHUNK = 8;
 function repeated(set: string, min: number, max: number): string {
   const optional = max - min;
   if (max === Infinity) return `${exactly(set, min)}${set}*`;
-  if (optional < 4 * CHUNK) return min < 4 * CHUNK ? `${set}${count(min, max)}` : `${exactly(set, min)}${optional === 0 ? '' : `${set}${count(0, optional)}`}`;
+  if (optional < 4 * CHUNK) return `${exactly(set, min)}${optional === 0 ? '' : `${set}${count(0, optional)}`}`;
   const step = `(?:${set.repeat(CHUNK)})`;
   const q = Math.floor(optional / CHUNK);
   const r = optional % CHUNK;
@@ -93,16 +88,39 @@ function repeated(set: string, min: number, max: number): string {
   return `${exactly(set, min)}(?:${fewer}|${most})`;
 }
 
-/** `set` exactly n times, in steps of CHUNK when n is large. */
+/** Up to this many, a fixed run of one class is written out: irregexp matches `{n}` with a counter too. */
+const UNROLLED = 2 * CHUNK;
+
+/** `set` exactly n times: written out when short, in steps of CHUNK when n is large. */
 function exactly(set: string, n: number): string {
-  if (n < 4 * CHUNK) return n === 0 ? '' : `${set}${count(n, n)}`;
+  if (n <= UNROLLED) return set.repeat(n);
+  if (n < 4 * CHUNK) return `${set}${count(n, n)}`;
   const steps = Math.floor(n / CHUNK);
   const rest = n % CHUNK;
   return `(?:${set.repeat(CHUNK)})${count(steps, steps)}${rest === 0 ? '' : `${set}${count(rest, rest)}`}`;
 }
 
 const digitRange = (low: number, high: number): string => (low === high ? String(low) : `[${low}-${high}]`);
-const anyDigits = (digits: number): string => (digits === 0 ? '' : `[0-9]${count(digits, digits)}`);
+const anyDigits = (digits: number): string => exactly('[0-9]', digits);
+
+/**
+ * min to max digits of a number. The optional ones are `[0-9]*` behind a lookahead that refuses
+ * more than max - min of them: irregexp runs `*` over one class as a tight loop, where `{0,n}` takes
+ * a counter and a backtrack entry per digit (the record of the schema benchmarks, mostly numbers,
+ * is matched in about two thirds of the time). The lookahead also refuses a longer run of digits
+ * that the counted form would have split with what follows, so the shape admits no more than
+ * before; and a number in a record is never followed by a digit.
+ */
+function digitRun(min: number, max: number): string {
+  const optional = max - min;
+  return `${anyDigits(min)}${optional === 0 ? '' : `(?!${anyDigits(optional + 1)})[0-9]*`}`;
+}
+
+const FRACTION = `\\.${digitRun(1, DIGITS)}`;
+const ANY_NUMBER = `-?(?:0|[1-9]${digitRun(0, DIGITS - 1)})(?:${FRACTION})?`;
+const NUMBER_FORM = new RegExp(`^${ANY_NUMBER}$`);
+/** Any scalar (an unconstrained value, which the shape does not follow into containers). */
+const ANY_SCALAR = `(?:"${CHAR}*"|${ANY_NUMBER}|true|false|null)`;
 
 /** Decimal strings of equal length, low <= high: the RegExp of the integers between them. */
 function sameLength(low: string, high: string): string {
@@ -131,7 +149,7 @@ function magnitudes(low: number, high: number): string | null {
   let fullFrom = 0;
   const endRun = (digits: number): void => {
     if (fullFrom === 0) return;
-    parts.push(`[1-9]${fullFrom === digits ? anyDigits(digits - 1) : `[0-9]${count(fullFrom - 1, digits - 1)}`}`);
+    parts.push(`[1-9]${digitRun(fullFrom - 1, digits - 1)}`);
     fullFrom = 0;
   };
   const lengths = String(top).length;

@@ -73,8 +73,11 @@ describe('a section read as one string (the shape where each record lies)', () =
     // A root number whose range matches a prefix stops short: false, and the other tiers decide.
     const digits = stickyShape(compileShape({ type: 'integer', minimum: 0, maximum: 99 })!);
     expect(hasShapeAt(digits, '42', 0, 2)).toBe(true);
-    expect(hasShapeAt(digits, '420', 0, 2)).toBe(true);
+    // In a section, the byte after a record is a length's top byte, below 0x20.
+    expect(hasShapeAt(digits, '42\x00', 0, 2)).toBe(true);
     expect(hasShapeAt(digits, '420', 0, 3)).toBe(false);
+    // A digit right after it (never so in a section) only ever makes the shape refuse, not take.
+    expect(hasShapeAt(digits, '420', 0, 2)).toBe(false);
   });
 
   it('reads no text for a schema without a shape, and still gives each record its verdict', () => {
