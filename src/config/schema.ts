@@ -118,6 +118,8 @@ export const configSchema = {
         kind: { enum: ['file', 'jetstream'], default: 'file' },
         dir: path,
         retentionCheckMs: { ...positiveInt, default: 60_000 },
+        // kind: file only (no default here: it would reach a jetstream store too); true when absent.
+        writeAheadLog: { type: 'boolean' },
         // kind: jetstream only (docs/cluster.md). Server URLs carry no credentials; secrets are files.
         servers: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', pattern: '^(nats|tls)://[^@\\s/]+$', maxLength: 512 } },
         tls: { type: 'object', additionalProperties: false, required: ['ca'], properties: { ca: path, cert: path, key: path }, dependentRequired: { cert: ['key'], key: ['cert'] } },
@@ -129,7 +131,7 @@ export const configSchema = {
         streamPrefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' },
       },
       if: { properties: { kind: { const: 'jetstream' } }, required: ['kind'] },
-      then: { properties: { servers: true, tls: true }, required: ['servers', 'tls'] },
+      then: { properties: { servers: true, tls: true, writeAheadLog: false }, required: ['servers', 'tls'] },
       else: { properties: { servers: false, tls: false, credentialsFile: false, tokenFile: false, user: false, passwordFile: false, replicas: false, streamPrefix: false } },
     },
     topicDefaults: {

@@ -29,7 +29,13 @@ export interface SealbusConfig {
   };
   readonly policy: { readonly dir: string; readonly watch: boolean; readonly cacheSize: number };
   readonly store:
-    | { readonly kind: 'file'; readonly dir: string; readonly retentionCheckMs: number }
+    | {
+        readonly kind: 'file';
+        readonly dir: string;
+        readonly retentionCheckMs: number;
+        /** Small appends made durable by one fdatasync of the store's WAL (docs/log-format.md); absent: true. */
+        readonly writeAheadLog?: boolean;
+      }
     | {
         readonly kind: 'jetstream';
         /** The broker's own folder (signing keys by default); the log itself is in JetStream. */

@@ -94,6 +94,7 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
           clock,
           ...(options.fileSystem !== undefined && { fs: options.fileSystem }),
           retentionCheckMs: config.store.retentionCheckMs,
+          wal: config.store.writeAheadLog ?? true,
           defaults: storeDefaults,
         });
   // A policy set that does not load stops the start: the operator sees the file and line now,
