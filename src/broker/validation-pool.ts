@@ -28,7 +28,7 @@ export const MIN_POOL_BYTES = 32 * 1024;
  * at the pace measured on that topic's recent batches on the main thread, a byte takes longer than
  * this. A hop costs about 1.3 µs of CPU per 1 KiB record counted over both threads (copy, messages,
  * wake-ups), which pays only where a core is idle and the check costs more: records a schema's shape
- * takes (fast-shape.ts) cost about 1 ns a byte in the broker, those that need the byte-level pass 3
+ * takes (fast-shape.ts) cost about 0.6 to 1 ns a byte in the broker, those that need the byte-level pass 3
  * or more, and ajv several times that (docs/schemas.md).
  */
 export const MIN_POOL_NANOS_PER_BYTE = 2;
