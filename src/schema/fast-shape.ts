@@ -107,7 +107,7 @@ const anyDigits = (digits: number): string => exactly('[0-9]', digits);
  * min to max digits of a number. The optional ones are `[0-9]*` behind a lookahead that refuses
  * more than max - min of them: irregexp runs `*` over one class as a tight loop, where `{0,n}` takes
  * a counter and a backtrack entry per digit (the record of the schema benchmarks, mostly numbers,
- * is matched in about two thirds of the time). The lookahead also refuses a longer run of digits
+ * is matched in about half the time). The lookahead also refuses a longer run of digits
  * that the counted form would have split with what follows, so the shape admits no more than
  * before; and a number in a record is never followed by a digit.
  */
