@@ -22,7 +22,8 @@
  * of backtracking per choice point, not an exponential one.
  */
 import { type BytePattern, MAX_COUNT } from './fast-pattern.js';
-import { type Choices, type FastNode, TYPE_ARRAY, TYPE_BOOLEAN, TYPE_INTEGER, TYPE_NULL, TYPE_NUMBER, TYPE_OBJECT, TYPE_STRING, compileFastSchema } from './fast-validator-compile.js';
+import { type Choices, type FastNode, TYPE_ARRAY, TYPE_BOOLEAN, TYPE_INTEGER, TYPE_NULL, TYPE_NUMBER, TYPE_OBJECT, TYPE_STRING } from './fast-node.js';
+import { compileFastSchema } from './fast-validator-compile.js';
 import { MAX_DEPTH, MAX_ITEMS, MAX_KEYS } from './fast-validator-lex.js';
 import { JSON_LIMITS } from './safe-json.js';
 

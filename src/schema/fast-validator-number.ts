@@ -4,7 +4,7 @@
  * range, every other literal through its value as JSON.parse makes it (or an approximation clear
  * of every value it is compared with).
  */
-import { type FastNode, TYPE_INTEGER, TYPE_NUMBER } from './fast-validator-compile.js';
+import { type FastNode, TYPE_INTEGER, TYPE_NUMBER } from './fast-node.js';
 import { APPROXIMATE, EXACT, clearOf, cursor, exactNumber, readNumber } from './fast-validator-lex.js';
 
 // Const enums, so that each use compiles to its literal (a module constant is a load and a hole
@@ -14,7 +14,7 @@ const enum Byte {
   DOT = 0x2e,
   DIGIT_0 = 0x30,
 }
-/** TYPE_INTEGER and TYPE_NUMBER of fast-validator-compile.ts. */
+/** TYPE_INTEGER and TYPE_NUMBER of fast-node.ts. */
 const enum Type {
   INTEGER = 4,
   NUMBER = 8,

@@ -28,9 +28,9 @@ import {
   NUMBERS_NON_NEGATIVE,
   TRACKED_KEY_BYTES,
   TRACKED_UNKNOWN_KEYS,
-  compileFastSchema,
   keyHash,
-} from './fast-validator-compile.js';
+} from './fast-node.js';
+import { compileFastSchema } from './fast-validator-compile.js';
 import { matchBytes, matchInPlace } from './fast-pattern.js';
 import { numberValuePasses } from './fast-validator-number.js';
 import {

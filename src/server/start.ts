@@ -1,14 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import {
-  Authenticator,
-  LocalIssuer,
-  TokenVerifier,
-  identifyClient,
-  loadTlsMaterial,
-  type IdentityMapping,
-  type IssuerTrust,
-  type TlsServerMaterial,
-} from '../auth/index.js';
+import { LocalIssuer, identifyClient, loadTlsMaterial, type IdentityMapping, type TlsServerMaterial } from '../auth/index.js';
 import { RevocationList } from '../auth/revocation-list.js';
 import { Broker, PolicyAuthorizer, type Authorizer } from '../broker/index.js';
 import { RevocationLog } from '../broker/revocation-log.js';
@@ -18,7 +9,6 @@ import { SchemaRegistry } from '../broker/schema-registry.js';
 import { auditText } from '../broker/audit-event-data.js';
 import { TokenAdmin } from '../broker/token-admin.js';
 import type { SealbusConfig } from '../config/index.js';
-import { isSealbusError } from '../errors/index.js';
 import { FileLogStore, JetStreamLogStore, type LogStore, type RecoveryReport, type TopicConfig } from '../log/index.js';
 import type { LogFileSystem } from '../log/file/fs-seam.js';
 import { PolicyEngine, coverageOfAll, loadPolicyDir, watchPolicyDir } from '../policy/index.js';
@@ -31,7 +21,7 @@ import type { ClusterGroups } from '../broker/groups/cluster/index.js';
 import { openEndToEnd, type EndToEnd } from './end-to-end.js';
 import { BrokerMetrics } from './metrics.js';
 import type { BrokerLimits } from './limits/index.js';
-import type { RequestAuthenticator } from './context.js';
+import { createRequestAuthenticator, rejectionCode, watchKeyring } from './request-auth.js';
 
 export interface RunningBroker {
   /** `https://host:port` as it listens (the real port when 0 was asked). */
@@ -343,80 +333,4 @@ export async function startBroker(config: SealbusConfig, options: StartOptions =
     await store.close();
     throw err;
   }
-}
-
-/** The error code `check` throws, or null when it passes. */
-function rejectionCode(check: () => unknown): string | null {
-  try {
-    check();
-    return null;
-  } catch (err) {
-    return isSealbusError(err) ? err.code : 'SEALBUS_ERR_AUTH_CERT_UNTRUSTED';
-  }
-}
-
-/**
- * Once a second: picks up a rotation made by another process (`sealbus keys rotate --config`), and
- * notices a key whose overlap ended, so sessions on its tokens close within a second.
- */
-function watchKeyring(issuer: LocalIssuer, onChange: () => void, onError: (err: unknown) => void): () => void {
-  // The keyring hands out the same JWKS object until its set of live keys changes (a rotation, or
-  // the end of an overlap), so a new object is the signal, whatever the clock did in between.
-  let published = issuer.jwks();
-  let reloading = false;
-  const timer = setInterval(() => {
-    if (reloading) return;
-    reloading = true;
-    issuer
-      .reload()
-      .then((changed) => {
-        const current = issuer.jwks();
-        if (changed || current !== published) onChange();
-        published = current;
-      }, onError)
-      .finally(() => {
-        reloading = false;
-      });
-  }, 1000);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-function createRequestAuthenticator(
-  config: SealbusConfig,
-  material: TlsServerMaterial,
-  mapping: IdentityMapping,
-  issuer: LocalIssuer,
-  revocations: RevocationList,
-  clock: () => number,
-): { authenticator: RequestAuthenticator; verifier: TokenVerifier } {
-  const issuers: IssuerTrust[] = [
-    issuer.trust({ requireBinding: config.auth.localIssuer.requireBinding }),
-    ...config.auth.issuers.map(
-      (external): IssuerTrust => ({
-        issuer: external.issuer,
-        jwks: { url: external.jwksUrl },
-        requireBinding: external.requireBinding,
-        typ: external.typ ?? null,
-        groupsClaim: external.groupsClaim,
-      }),
-    ),
-  ];
-  const verifier = new TokenVerifier({
-    issuers,
-    audience: config.auth.audience,
-    algorithms: [...config.auth.algorithms],
-    clockToleranceSec: config.auth.clockToleranceSec,
-    maxTokenAgeSec: config.auth.maxTokenAgeSec,
-    now: clock,
-    isTokenRevoked: (token) => revocations.isRevoked(token),
-  });
-  const authenticator = new Authenticator({ verifier, allowCertificateOnly: config.auth.allowCertificateOnly });
-  return {
-    verifier,
-    authenticator: {
-      identify: (socket) => identifyClient(socket, material, mapping),
-      authenticate: (certificate, authorization) => authenticator.authenticate({ certificate, authorization }),
-    },
-  };
 }
