@@ -1,15 +1,16 @@
 /**
- * The single writer of the audit log: events are chained in the order `append` is called, queued,
- * and written in groups (one store append, so one fsync, per group), with signed checkpoints
- * interleaved. A write that fails leaves the in-memory chain ahead of the store, so the log stops
- * (fails closed: every append is refused) until it has re-read the head from the store and proven
- * with a write that the store accepts records again.
+ * The single writer of the audit log: events are chained in the order `append` is called, queued
+ * (audit-queue.ts), and written in groups (one store append, so one fsync, per group), with signed
+ * checkpoints interleaved. A write that fails leaves the in-memory chain ahead of the store, so the
+ * log stops (fails closed: every append is refused) until it has re-read the head from the store
+ * and proven with a write that the store accepts records again.
  */
 import { randomUUID as nodeRandomUUID } from 'node:crypto';
 import { SealbusError } from '../errors/index.js';
-import { encodeRecords, type RecordInput } from '../log/record-batch.js';
+import { encodeRecords } from '../log/record-batch.js';
 import type { LogStore, TopicConfig } from '../log/types.js';
 import { type AuditLogOptions, type AuditLogStats, positiveInteger } from './audit-log-options.js';
+import { AuditQueue, type Group, type Pending } from './audit-queue.js';
 import { readAuditHead, type StoredAuditHead } from './audit-reader.js';
 import { AUDIT_PARTITION, AUDIT_TOPIC, ensureAuditTopic } from './audit-topic.js';
 import { type AuditHead, GENESIS_HASH } from './chain.js';
@@ -24,35 +25,8 @@ export type { AuditLogOptions, AuditLogStats } from './audit-log-options.js';
 /** An event as the broker hands it in: the log fills `source`. */
 export type AuditAppendInput = Omit<AuditEventInput, 'source'>;
 
-const MAX_GROUP_EVENTS = 1000;
-const MAX_GROUP_BYTES = 1024 * 1024;
 const DEFAULT_RETRY_MS = 1000;
 const CLOSED_REASON = 'the audit log is closed';
-
-interface Pending {
-  readonly event: AuditEvent;
-  /** The event's hash: the head after it. */
-  readonly hash: string;
-  readonly value: Buffer;
-  readonly resolve: (event: AuditEvent) => void;
-  readonly reject: (err: unknown) => void;
-}
-
-interface CheckpointWaiter {
-  /** Resolved by the first durable checkpoint covering at least this many events. */
-  readonly count: number;
-  readonly resolve: (checkpoint: AuditCheckpoint) => void;
-  readonly reject: (err: unknown) => void;
-}
-
-interface Group {
-  readonly taken: readonly Pending[];
-  readonly records: readonly RecordInput[];
-  readonly head: AuditHead;
-  readonly signedCount: number;
-  readonly lastCheckpoint: AuditCheckpoint | null;
-  readonly checkpoints: number;
-}
 
 function unavailable(reason: string, cause?: unknown): SealbusError {
   return new SealbusError('SEALBUS_ERR_AUDIT_UNAVAILABLE', { reason }, cause === undefined ? {} : { cause });
@@ -62,7 +36,6 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-
 export class AuditLog {
   readonly source: string;
   readonly topic: string;
@@ -71,10 +44,8 @@ export class AuditLog {
   readonly #signer: AuditSigner;
   readonly #clock: () => number;
   readonly #randomUUID: () => string;
-  readonly #checkpointEvents: number;
   readonly #maxPending: number;
   readonly #retryMs: number;
-  readonly #groupBytes: number;
   readonly #onAvailabilityChange: ((available: boolean, reason: string | null) => void) | undefined;
   /** The head of the chain in memory: queued events included. */
   #head: AuditHead;
@@ -90,12 +61,9 @@ export class AuditLog {
   #placedSigned: number;
   /** Appends placed or under way and not yet settled: a recovery waits for them. */
   readonly #settling = new Set<Promise<void>>();
-  readonly #queue: Pending[] = [];
+  readonly #queue: AuditQueue;
   #inFlight = 0;
   #writing = false;
-  /** The next group ends with a checkpoint: the timer asked, or the log was opened with an unsigned tail. */
-  #checkpointDue = false;
-  readonly #waiters: CheckpointWaiter[] = [];
   #available = true;
   #reason: string | null = null;
   #cause: unknown = undefined;
@@ -116,19 +84,16 @@ export class AuditLog {
     this.#signer = options.signer;
     this.#clock = options.clock ?? Date.now;
     this.#randomUUID = options.randomUUID ?? nodeRandomUUID;
-    this.#checkpointEvents = options.checkpointEvents;
     this.#maxPending = options.maxPendingEvents;
     this.#retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
     this.#onAvailabilityChange = options.onAvailabilityChange;
-    // Half the topic's batch bound: a group stops after the event that crosses it, checkpoints included.
-    this.#groupBytes = Math.min(MAX_GROUP_BYTES, Math.floor(config.maxBatchBytes / 2));
     this.#head = stored.head;
     this.#durable = stored.head;
     // A tail left unsigned (a crash) is signed by the first group written, or by the timer.
     this.#signedCount = stored.signed ? stored.head.count : 0;
     this.#placedHead = this.#durable;
     this.#placedSigned = this.#signedCount;
-    this.#checkpointDue = !stored.signed;
+    this.#queue = new AuditQueue(options.checkpointEvents, config.maxBatchBytes, (head) => this.#sign(head), !stored.signed);
   }
 
   /**
@@ -236,15 +201,14 @@ export class AuditLog {
 
   #requestCheckpoint(): Promise<AuditCheckpoint | null> {
     if (this.#head.count <= this.#signedCount) return Promise.resolve(null);
-    return new Promise<AuditCheckpoint>((resolve, reject) => {
-      this.#waiters.push({ count: this.#head.count, resolve, reject });
-      this.#kick();
-    });
+    const waiting = this.#queue.waitForCheckpoint(this.#head.count);
+    this.#kick();
+    return waiting;
   }
 
   #tick(): void {
     if (!this.#available || this.#closed || this.#head.count <= this.#signedCount) return;
-    this.#checkpointDue = true;
+    this.#queue.checkpointDue();
     this.#kick();
   }
 
@@ -259,7 +223,7 @@ export class AuditLog {
       while (this.#available) {
         let group: Group | null;
         try {
-          group = this.#takeGroup();
+          group = this.#queue.take(this.#placedHead, this.#placedSigned);
         } catch (err) {
           this.#fail(err, []);
           return;
@@ -270,43 +234,6 @@ export class AuditLog {
     } finally {
       this.#writing = false;
     }
-  }
-
-  /**
-   * The next group: up to 1000 queued events (or about 1 MiB), a checkpoint after each event that
-   * completes `checkpointEvents` unsigned ones, and one at the end when the timer or a caller of
-   * checkpoint() asks for it. Null when there is nothing to write.
-   */
-  #takeGroup(): Group | null {
-    const taken: Pending[] = [];
-    const records: RecordInput[] = [];
-    let head = this.#placedHead;
-    let signedCount = this.#placedSigned;
-    let lastCheckpoint: AuditCheckpoint | null = null;
-    let checkpoints = 0;
-    let bytes = 0;
-    const sign = (): void => {
-      lastCheckpoint = this.#sign(head);
-      const value = Buffer.from(JSON.stringify(lastCheckpoint), 'utf8');
-      records.push({ value });
-      bytes += value.length;
-      signedCount = head.count;
-      checkpoints += 1;
-    };
-    while (taken.length < this.#queue.length && taken.length < MAX_GROUP_EVENTS && bytes < this.#groupBytes) {
-      const pending = this.#queue[taken.length]!;
-      taken.push(pending);
-      records.push({ value: pending.value });
-      bytes += pending.value.length;
-      head = { count: pending.event.sealbusseq + 1, headHash: pending.hash };
-      if (head.count - signedCount >= this.#checkpointEvents) sign();
-    }
-    const wanted = this.#checkpointDue || this.#waiters.some((waiter) => waiter.count <= head.count);
-    if (wanted && head.count > signedCount) sign();
-    this.#checkpointDue = false;
-    if (records.length === 0) return null;
-    this.#queue.splice(0, taken.length);
-    return { taken, records, head, signedCount, lastCheckpoint, checkpoints };
   }
 
   #sign(head: AuditHead): AuditCheckpoint {
@@ -368,12 +295,7 @@ export class AuditLog {
 
   #signed(count: number, checkpoint: AuditCheckpoint): void {
     this.#signedCount = count;
-    for (let i = this.#waiters.length - 1; i >= 0; i--) {
-      const waiter = this.#waiters[i]!;
-      if (waiter.count > count) continue;
-      this.#waiters.splice(i, 1);
-      waiter.resolve(checkpoint);
-    }
+    this.#queue.signed(count, checkpoint);
   }
 
   /** A write failed: the chain in memory is ahead of the store, so stop, refuse everything queued, and retry. */
@@ -382,10 +304,7 @@ export class AuditLog {
     this.#available = false;
     this.#reason = reason;
     this.#cause = err;
-    this.#checkpointDue = false;
-    const error = unavailable(reason, err);
-    for (const pending of [...taken, ...this.#queue.splice(0)]) pending.reject(error);
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+    this.#queue.rejectAll(unavailable(reason, err), taken);
     this.#notify(false, reason);
     this.#scheduleRetry();
   }

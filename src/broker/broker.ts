@@ -11,72 +11,30 @@ import {
   type PlacedBatch,
   type ProducerStamp,
   type ReadResult,
-  type RecordInput,
   type TopicConfigInput,
   type TopicDescription,
 } from '../log/index.js';
-import { RecordRouter, checkBatchLimits } from './produce-routing.js';
+import { RecordRouter, checkBatchLimits, withHeaders, type ProduceRecord } from './produce-routing.js';
+
+export type { ProduceRecord } from './produce-routing.js';
 import type { StartPosition } from '../protocol/index.js';
 import { checkAppendRequest } from '../log/append-checks.js';
 import { describeResource, type AccessContext, type Action, type Actor, type Authorizer, type Decision, type Resource } from './access.js';
 import type { EnvelopeGuard } from './envelope-guard.js';
 import type { DeadLettered, SchemaGuard } from './schema-guard.js';
-import { encryptionAttributes, topicEncryption, type EncryptionMode } from './topic-encryption.js';
+import { encryptionAttributes, topicEncryption } from './topic-encryption.js';
 import { silentAuditTrail, type AuditTrail } from './audit-trail.js';
 import { ConsumerGroups } from './consumer-groups.js';
-import type { CoordinatorOptions } from './groups/index.js';
 import { Subscription, type SubscriptionOptions } from './subscription.js';
+import type { BrokerLimits, BrokerOptions, CreateTopicInput } from './broker-options.js';
 
-export interface BrokerLimits {
-  readonly maxRecordsPerBatch: number;
-  /** Largest records section of one batch. */
-  readonly maxBatchBytes: number;
-  readonly fetchMaxBytes: number;
-  readonly longPollMaxMs: number;
-}
-
-export interface BrokerOptions {
-  readonly store: LogStore;
-  readonly authorizer: Authorizer;
-  readonly limits: BrokerLimits;
-  /** Settings applied to new topics where the request is silent. */
-  readonly topicDefaults?: Partial<TopicConfigInput>;
-  /** Consumer-group coordinator settings (clock, timers, limits); the store is the broker's. */
-  readonly groups?: Omit<CoordinatorOptions, 'store'>;
-  /** Where decisions, data access and administrative changes are recorded; default: nowhere. */
-  readonly audit?: AuditTrail;
-  /** Checks end-to-end envelopes; without it, topics that require encryption refuse every produce. */
-  readonly envelopes?: EnvelopeGuard;
-  /** Checks records against their topic's schema; without it, no topic has one. */
-  readonly schemas?: SchemaGuard;
-}
-
-/** The settings of a new topic; what is left out takes the broker's defaults. */
-export interface CreateTopicInput {
-  readonly name: string;
-  /** Default: the broker's `topicDefaults.partitions`. */
-  readonly partitions?: number;
-  /** null: keep forever. */
-  readonly retentionMs?: number | null;
-  readonly retentionBytes?: number | null;
-  readonly maxRecordBytes?: number;
-  readonly segmentBytes?: number;
-  /** `required`: only end-to-end envelopes are accepted (docs/envelope.md). Default `none`. */
-  readonly encryption?: EncryptionMode;
-  /** With `encryption: required`: the principals batches must be sealed for; default, whoever the policy allows to consume. */
-  readonly recipients?: readonly string[];
-}
+export type { BrokerLimits, BrokerOptions, CreateTopicInput } from './broker-options.js';
 
 /** Where a record produced through the HTTP API went; `deadLetter` when it did not match its schema. */
 export interface PlacedRecord {
   readonly partition: number;
   readonly offset: number;
   readonly deadLetter?: DeadLettered;
-}
-
-/** A record produced through the HTTP API: the broker picks the partition when none is given. */
-export interface ProduceRecord extends RecordInput {
-  readonly partition?: number;
 }
 
 /** Where a subscription starts: the protocol's own type, so the transport passes it through unchanged. */
@@ -287,24 +245,9 @@ export class Broker {
     const { rule } = this.#topic(actor, 'produce', topic, { encrypted: false });
     if (topicEncryption(this.store.topicConfig(topic)).mode === 'required') throw new SealbusError('SEALBUS_ERR_ENVELOPE_REQUIRED', { topic });
     this.audit.assertAvailable();
-    const { partitions } = this.store.topicConfig(topic);
-    const groups = new Map<number, { indexes: number[]; records: RecordInput[] }>();
     // Records the broker builds carry the current schema ids as the SDK's do (unless they name one).
-    const stamp = this.#schemas?.stampFor(topic) ?? [];
-    if (stamp.length > 0) {
-      records = records.map((record) => {
-        const own = record.headers ?? [];
-        const headers = [...own, ...stamp.filter((header) => !own.some((mine) => mine.name === header.name))];
-        return { value: record.value, headers, ...(record.key !== undefined && { key: record.key }), ...(record.partition !== undefined && { partition: record.partition }) };
-      });
-    }
-    records.forEach((record, index) => {
-      const partition = this.#router.route(topic, record, partitions);
-      let group = groups.get(partition);
-      if (group === undefined) groups.set(partition, (group = { indexes: [], records: [] }));
-      group.indexes.push(index);
-      group.records.push(record);
-    });
+    const stamped = withHeaders(records, this.#schemas?.stampFor(topic) ?? []);
+    const groups = this.#router.group(topic, stamped, this.store.topicConfig(topic).partitions);
     const placed = new Array<PlacedRecord>(records.length);
     await Promise.all(
       [...groups].map(async ([partition, group]) => {

@@ -16,10 +16,12 @@ const ROOT = join(import.meta.dirname, '..', '..');
 /** The request path: frames in and out, authorization, the append, the audit trail, the SDK's send and receive. */
 const HOT_FILES = [
   'src/broker/broker.ts',
+  'src/broker/produce-routing.ts',
   'src/broker/audit-trail.ts',
   'src/broker/audit-event-data.ts',
   'src/broker/subscription.ts',
   'src/audit/audit-log.ts',
+  'src/audit/audit-queue.ts',
   'src/audit/chain.ts',
   'src/audit/event.ts',
   'src/log/file/append-pipeline.ts',

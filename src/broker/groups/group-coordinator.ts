@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { SealbusError, type ErrorCode } from '../../errors/index.js';
+import { SealbusError } from '../../errors/index.js';
 import type { CommittedOffset, LogStore } from '../../log/index.js';
 import { assertGroupName, checkCommits } from '../../log/group-checks.js';
 import { ConsumerGroup, type Member } from './consumer-group.js';
 import { describeGroup, resetPositions, summarize } from './group-admin.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { resolveGroupLimits } from './limits.js';
+import { MemberTimers, nodeTimers } from './member-timers.js';
 import { countsDiffer, readPartitionCounts } from './partition-counts.js';
 import { checkGeneration, checkJoinRequest, checkResetTarget, checkTopics, commitEntries, type CheckedJoin } from './request-checks.js';
 import { compareStrings, keyOf } from './topic-partition.js';
 import type {
   CommitEntry,
   CoordinatorOptions,
-  CoordinatorTimers,
   GroupDescription,
   GroupLimits,
   GroupSummary,
@@ -25,11 +25,6 @@ import type {
 const COUNT_RECHECK_MS = 1_000;
 /** A reset may name more topics than a member may subscribe to, but not without bound. */
 const MAX_RESET_TOPICS = 10_000;
-
-const nodeTimers: CoordinatorTimers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /**
  * Consumer groups on the broker: membership, partition assignment with cooperative (two-phase)
@@ -44,7 +39,7 @@ export class GroupCoordinator {
   readonly limits: GroupLimits;
   readonly #store: LogStore;
   readonly #clock: () => number;
-  readonly #timers: CoordinatorTimers;
+  readonly #timers: MemberTimers;
   readonly #memberIds: () => string;
   /** Groups with at least one member: a group is dropped from here when its last member goes. */
   readonly #groups = new Map<string, ConsumerGroup>();
@@ -55,7 +50,14 @@ export class GroupCoordinator {
   constructor(options: CoordinatorOptions) {
     this.#store = options.store;
     this.#clock = options.clock ?? Date.now;
-    this.#timers = options.timers ?? nodeTimers;
+    this.#timers = new MemberTimers(options.timers ?? nodeTimers, this.#clock, {
+      groupOf: (member) => this.#groups.get(member.group),
+      deliver: (state, members) => this.#deliver(state, members),
+      remove: (state, member) => {
+        this.#drop(state, member);
+        this.#rebalanceAfterDeparture(state);
+      },
+    });
     this.#memberIds = options.memberIds ?? randomUUID;
     this.limits = resolveGroupLimits(options.limits);
   }
@@ -104,8 +106,8 @@ export class GroupCoordinator {
     const assignment = group.assignmentFor(member, now);
     this.#deliver(group, others);
     // The reply is not on the wire before this call returns: pushes wait at least one timer tick.
-    member.readyTimer = { handle: this.#timers.setTimeout(() => this.#onReady(member), 0) };
-    this.#arm(member);
+    this.#timers.armReady(member);
+    this.#timers.arm(member);
     return { memberId: member.id, heartbeatIntervalMs: Math.max(1, Math.floor(member.sessionTimeoutMs / 3)), assignment };
   }
 
@@ -156,7 +158,7 @@ export class GroupCoordinator {
     const pushes = new Set(state.release(member, generation, now));
     if (!member.ready) {
       // A heartbeat proves the client has its member id: held pushes may go now.
-      this.#cancelReadyTimer(member);
+      this.#timers.cancelReady(member);
       member.ready = true;
       if (member.pushDue) pushes.add(member);
     }
@@ -314,7 +316,7 @@ export class GroupCoordinator {
   close(): void {
     this.#closed = true;
     for (const state of this.#groups.values()) {
-      for (const member of state.members.values()) this.#cancelTimers(member);
+      for (const member of state.members.values()) this.#timers.cancel(member);
     }
     this.#groups.clear();
     this.#byOwner.clear();
@@ -345,7 +347,7 @@ export class GroupCoordinator {
 
   #drop(state: ConsumerGroup, member: Member): void {
     state.remove(member);
-    this.#cancelTimers(member);
+    this.#timers.cancel(member);
     const owned = this.#byOwner.get(member.owner);
     owned?.delete(member);
     if (owned?.size === 0) this.#byOwner.delete(member.owner);
@@ -367,7 +369,7 @@ export class GroupCoordinator {
       }
       member.pushDue = false;
       const assignment = state.assignmentFor(member, this.#clock());
-      this.#arm(member);
+      this.#timers.arm(member);
       try {
         member.channel.assign(assignment);
       } catch {
@@ -375,57 +377,5 @@ export class GroupCoordinator {
         // session timeout then removes it, so ownership never hangs on a broken channel.
       }
     }
-  }
-
-  #onReady(member: Member): void {
-    member.readyTimer = null;
-    const state = this.#groups.get(member.group);
-    if (state === undefined || member.ready) return;
-    member.ready = true;
-    if (member.pushDue) this.#deliver(state, [member]);
-  }
-
-  /** One timer per member, at its earliest deadline; a heartbeat moves the deadline and the timer re-arms when it fires. */
-  #arm(member: Member): void {
-    const due = Math.min(member.lastHeartbeatAt + member.sessionTimeoutMs, member.revokeDeadline ?? Infinity);
-    if (member.timer !== null && member.timer.due <= due) return;
-    if (member.timer !== null) this.#timers.clearTimeout(member.timer.handle);
-    const handle = this.#timers.setTimeout(() => this.#onTimer(member), Math.max(0, due - this.#clock()));
-    member.timer = { handle, due };
-  }
-
-  #onTimer(member: Member): void {
-    member.timer = null;
-    const state = this.#groups.get(member.group);
-    if (state === undefined || state.members.get(member.id) !== member) return;
-    const now = this.#clock();
-    if (now >= member.lastHeartbeatAt + member.sessionTimeoutMs) {
-      this.#expire(state, member, 'SEALBUS_ERR_GROUP_SESSION_TIMEOUT', member.sessionTimeoutMs);
-    } else if (member.revokeDeadline !== null && now >= member.revokeDeadline) {
-      this.#expire(state, member, 'SEALBUS_ERR_GROUP_REBALANCE_TIMEOUT', member.rebalanceTimeoutMs);
-    } else {
-      this.#arm(member);
-    }
-  }
-
-  #expire(state: ConsumerGroup, member: Member, code: ErrorCode, timeoutMs: number): void {
-    this.#drop(state, member);
-    this.#rebalanceAfterDeparture(state);
-    try {
-      member.channel.removed(new SealbusError(code, { group: state.name, memberId: member.id, timeoutMs }));
-    } catch {
-      // The member is gone either way; a failing transport must not stop the timer that found it.
-    }
-  }
-
-  #cancelTimers(member: Member): void {
-    if (member.timer !== null) this.#timers.clearTimeout(member.timer.handle);
-    member.timer = null;
-    this.#cancelReadyTimer(member);
-  }
-
-  #cancelReadyTimer(member: Member): void {
-    if (member.readyTimer !== null) this.#timers.clearTimeout(member.readyTimer.handle);
-    member.readyTimer = null;
   }
 }
