@@ -12,7 +12,7 @@ import { checkLogDir } from '../../src/log/check.js';
 import { encodeFrameHeader, encodeHeader, HEADER_SPACE } from '../../src/log/file/wal-format.js';
 import { FaultyFileSystem, fsError } from './helpers/faulty-fs.js';
 import { openFileStore } from './helpers/file-store.js';
-import { makeTempDir, readAll, values } from './helpers/log-test-kit.js';
+import { eventually, expectCode, makeTempDir, readAll, values } from './helpers/log-test-kit.js';
 import { PowerLossFileSystem } from './helpers/power-loss-fs.js';
 
 describe('the store write-ahead log', () => {
@@ -59,6 +59,78 @@ describe('the store write-ahead log', () => {
     await store.close();
     // A clean close makes the segments durable.
     expect(power.dirtyFiles('.log')).toEqual([]);
+  });
+
+  it('lets a partition’s next group join the fdatasync its previous frame waits for, instead of waiting for that one to end', async () => {
+    const faulty = new FaultyFileSystem(power.fs);
+    const { store } = await openFileStore(dir, { fs: faulty.fs });
+    await store.createTopic('t', { partitions: 1 });
+    const walWrites = faulty.count('writev', '.wal');
+    const walSyncs = faulty.count('fdatasync', '.wal');
+    // Two groups of one partition, the second written while the first's frame waits (as a batch's
+    // audit event follows the one before it into the audit partition).
+    const results = await Promise.all([store.append('t', 0, { records: values('a', 1) }), store.append('t', 0, { records: values('b', 1) })]);
+    expect(results.map((result) => result.baseOffset)).toEqual([0, 1]);
+    // Its header, then one frame per group.
+    expect(faulty.count('writev', '.wal') - walWrites).toBe(3);
+    expect(faulty.count('fdatasync', '.wal') - walSyncs).toBe(1);
+    await store.close();
+  });
+
+  it('acknowledges a partition’s groups in the order they were written, whichever sync ends first', async () => {
+    const faulty = new FaultyFileSystem(power.fs);
+    const { store } = await openFileStore(dir, { fs: faulty.fs });
+    await store.createTopic('t', { partitions: 1 });
+    await store.append('t', 0, { records: values('kept', 1) });
+    // The WAL's fdatasync fails, so each frame falls back to the segment's own fdatasync: the
+    // first of those is held until released, the second ends at once.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let segmentSyncs = 0;
+    let secondDone = false;
+    faulty.before = async (op, file, args) => {
+      if (op !== 'fdatasync') return undefined;
+      if (file.endsWith('.wal')) throw fsError('EIO');
+      if (!file.endsWith('.log')) return undefined;
+      segmentSyncs += 1;
+      if (segmentSyncs === 1) return gate.then(() => undefined);
+      await faulty.real.fdatasync(args[0] as number);
+      secondDone = true;
+      return null;
+    };
+    const acked: string[] = [];
+    const appends = ['a', 'b'].map((name) => store.append('t', 0, { records: values(name, 1) }).then(() => acked.push(name)));
+    await eventually(() => secondDone);
+    // The second group is durable, the first not yet: neither is acknowledged or visible.
+    expect(acked).toEqual([]);
+    expect((await store.describeTopic('t')).partitions[0]!.highWatermark).toBe(1);
+    release();
+    await Promise.all(appends);
+    expect(acked).toEqual(['a', 'b']);
+    expect((await store.describeTopic('t')).partitions[0]!.highWatermark).toBe(3);
+    await store.close();
+  });
+
+  it('never acknowledges a group once a sync before it failed, even when its own fdatasync then succeeded', async () => {
+    const faulty = new FaultyFileSystem(power.fs);
+    const { store } = await openFileStore(dir, { fs: faulty.fs });
+    await store.createTopic('t', { partitions: 1 });
+    await store.append('t', 0, { records: values('kept', 1) });
+    // The WAL's fdatasync fails, so each frame falls back to the segment's own fdatasync: the
+    // first of those fails too, the second succeeds.
+    let segmentSyncs = 0;
+    faulty.before = (op, file) => {
+      if (op !== 'fdatasync') return undefined;
+      if (file.endsWith('.wal')) return Promise.reject(fsError('EIO'));
+      if (file.endsWith('.log') && ++segmentSyncs === 1) return Promise.reject(fsError('EIO'));
+      return undefined;
+    };
+    const settled = await Promise.allSettled([store.append('t', 0, { records: values('a', 1) }), store.append('t', 0, { records: values('b', 1) })]);
+    expect(segmentSyncs).toBe(2);
+    expect(settled.map((outcome) => (outcome.status === 'rejected' ? (outcome.reason as { code: string }).code : 'acked'))).toEqual(['SEALBUS_ERR_STORAGE_IO', 'SEALBUS_ERR_STORAGE_IO']);
+    await expectCode(store.append('t', 0, { records: values('later', 1) }), 'SEALBUS_ERR_PARTITION_READ_ONLY');
+    expect((await store.describeTopic('t')).partitions[0]!.highWatermark).toBe(1);
+    await store.close();
   });
 
   it('writes what only the WAL held back into the segments after a power loss', async () => {

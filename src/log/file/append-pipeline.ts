@@ -76,7 +76,13 @@ export class AppendPipeline {
   private readonly queue: Pending[] = [];
   private unsynced: Written[] = [];
   private writing = false;
-  private syncing = false;
+  /** Syncs started and not yet handled; more than one only while each goes through the WAL. */
+  private syncsInFlight = 0;
+  private segmentSyncInFlight = false;
+  /** The handling of the last sync started: each waits for the one before, so acks keep their order. */
+  private syncTail: Promise<void> = Promise.resolve();
+  /** Set when a sync failed: the syncs after it, already on their way, are refused, never acknowledged. */
+  private syncFailed = false;
   private readonly inFlight = new Map<number, Pending>();
   private quietWaiters: (() => void)[] = [];
   private syncWaiters: (() => void)[] = [];
@@ -143,7 +149,7 @@ export class AppendPipeline {
   }
 
   private isQuiet(): boolean {
-    return this.queue.length === 0 && !this.writing && !this.syncing && this.unsynced.length === 0;
+    return this.queue.length === 0 && !this.writing && this.syncsInFlight === 0 && this.unsynced.length === 0;
   }
 
   private checkQuiet(): void {
@@ -311,32 +317,62 @@ export class AppendPipeline {
     }
   }
 
+  /**
+   * Starts making the unsynced groups durable. A group that goes through the WAL does not wait for
+   * the partition's previous frame to be durable: it joins the WAL's next fdatasync, which may be
+   * the same one (a produce's audit event, written a few microtasks after the last, no longer waits
+   * a whole fdatasync for the event before it). A segment's own fdatasync covers everything
+   * written before it, so it starts only when no other sync of the partition runs, as before.
+   * Whichever finishes first, groups are acknowledged (or refused) in the order they were written.
+   */
   private sync(): void {
-    if (this.syncing || this.unsynced.length === 0) return this.checkQuiet();
-    this.syncing = true;
+    if (this.unsynced.length === 0) return this.checkQuiet();
+    if (this.syncsInFlight > 0 && (this.segmentSyncInFlight || !this.walTakes(this.unsynced))) return;
     const group = this.unsynced;
     this.unsynced = [];
     const last = group.at(-1)!;
     const started = performance.now();
-    (this.throughWal(group) ?? this.host.fileSystem.fdatasync(last.segment.writeFd))
-      .then(
-        () => {
+    const viaWal = this.throughWal(group);
+    const segmentSync = viaWal === null;
+    this.syncsInFlight += 1;
+    if (segmentSync) this.segmentSyncInFlight = true;
+    const observed = (): void => this.host.observeFsync((performance.now() - started) / 1000);
+    const outcome = (viaWal ?? this.host.fileSystem.fdatasync(last.segment.writeFd)).then(
+      () => (observed(), null),
+      (err: unknown) => (observed(), err ?? new Error('fsync failed')),
+    );
+    const handled = Promise.all([this.syncTail, outcome])
+      .then(([, failed]) => {
+        if (failed === null && !this.syncFailed) {
           this.host.markSynced(last.segment, last.endPosition, last.endOffset);
           for (const written of group) if (!written.acked) this.ack(written);
-        },
-        (err: unknown) => {
-          // Never retry an fsync and then acknowledge: the kernel may have dropped the dirty pages.
-          this.host.fail('fsync failed', err);
-          const error = this.host.failure ?? this.ioError('fsync failed');
-          for (const written of [...group, ...this.unsynced.splice(0)]) if (!written.acked) this.rejectGroup(written.placed, error);
-        },
-      )
+          return;
+        }
+        // Never retry an fsync and then acknowledge: the kernel may have dropped the dirty pages.
+        this.syncFailed = true;
+        if (failed !== null) this.host.fail('fsync failed', failed);
+        const error = this.host.failure ?? this.ioError('fsync failed');
+        for (const written of [...group, ...this.unsynced.splice(0)]) if (!written.acked) this.rejectGroup(written.placed, error);
+      })
       .finally(() => {
-        this.host.observeFsync((performance.now() - started) / 1000);
-        this.syncing = false;
+        this.syncsInFlight -= 1;
+        if (segmentSync) this.segmentSyncInFlight = false;
         this.sync();
         this.resolveSyncWaiters();
       });
+    this.syncTail = handled;
+  }
+
+  /** Whether `throughWal` would hand `group` to the WAL (which may still refuse it: then the segment's fdatasync covers it). */
+  private walTakes(group: readonly Written[]): boolean {
+    if (this.host.wal === null || this.flushFailure !== null) return false;
+    const first = group[0]!;
+    let position = first.position;
+    for (const written of group) {
+      if (written.acked || written.segment !== first.segment || written.position !== position) return false;
+      position = written.endPosition;
+    }
+    return position - first.position <= WAL_MAX_PAYLOAD;
   }
 
   /**
@@ -345,18 +381,13 @@ export class AppendPipeline {
    */
   private throughWal(group: readonly Written[]): Promise<void> | null {
     const wal = this.host.wal;
-    if (wal === null || this.flushFailure !== null) return null;
+    // Interval-policy groups are acknowledged already; a roll never falls inside a sync.
+    if (wal === null || !this.walTakes(group)) return null;
     const first = group[0]!;
     const segment = first.segment;
     const buffers: Buffer[] = [];
-    let position = first.position;
-    for (const written of group) {
-      // Interval-policy groups are acknowledged already; a roll never falls inside a sync.
-      if (written.acked || written.segment !== segment || written.position !== position) return null;
-      position = written.endPosition;
-      if (position - first.position > WAL_MAX_PAYLOAD) return null;
-      for (const buffer of written.buffers) buffers.push(buffer);
-    }
+    for (const written of group) for (const buffer of written.buffers) buffers.push(buffer);
+    const position = group.at(-1)!.endPosition;
     const place = { topic: this.host.topic, topicId: this.host.topicId, partition: this.host.partition, segmentBase: segment.baseOffset, position: first.position };
     const bytes = position - first.position;
     const durable = wal.write(this.walTarget, place, buffers, bytes);
@@ -373,14 +404,14 @@ export class AppendPipeline {
   }
 
   private resolveSyncWaiters(): void {
-    if (this.syncing || this.unsynced.length > 0) return;
+    if (this.syncsInFlight > 0 || this.unsynced.length > 0) return;
     for (const resolve of this.syncWaiters.splice(0)) resolve();
   }
 
   /** Resolves once everything written so far is durable (or failed). */
   private whenSynced(): Promise<void> {
     this.sync();
-    if (!this.syncing && this.unsynced.length === 0) return Promise.resolve();
+    if (this.syncsInFlight === 0 && this.unsynced.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
