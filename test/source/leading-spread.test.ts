@@ -25,6 +25,7 @@ const HOT_FILES = [
   'src/audit/chain.ts',
   'src/audit/event.ts',
   'src/log/file/append-pipeline.ts',
+  'src/log/file/partition-wal.ts',
   'src/log/file/file-partition.ts',
   'src/log/file/file-log-store.ts',
   'src/log/record-batch.ts',

@@ -4,7 +4,8 @@ import { BATCH_HEADER_BYTES, encodeBatchHeader } from '../record-batch.js';
 import type { AppendRequest, AppendResult, TopicConfig } from '../types.js';
 import { errorCode, type LogFileSystem } from './fs-seam.js';
 import type { LogSegment } from './log-segment.js';
-import { type StoreWal, WAL_FLUSH_BYTES, WAL_MAX_PAYLOAD, type WalTarget } from './store-wal.js';
+import { PartitionWal } from './partition-wal.js';
+import type { StoreWal } from './store-wal.js';
 
 /** One writev carries at most this many appends (IOV_MAX is 1024 buffers, two per batch). */
 const MAX_GROUP_APPENDS = 512;
@@ -86,42 +87,16 @@ export class AppendPipeline {
   private readonly inFlight = new Map<number, Pending>();
   private quietWaiters: (() => void)[] = [];
   private syncWaiters: (() => void)[] = [];
-  /** The segment whose newest bytes are durable only through the WAL so far. */
-  private walOnly: LogSegment | null = null;
-  /** Bytes made durable through the WAL since the segment's last fdatasync. */
-  private walBytes = 0;
-  /** Set once flushing to the segment failed: from then on the WAL must keep its frames. */
-  private flushFailure: unknown = null;
-  /** Flushes run one after another; the next caller waits for the one running. */
-  private flushTail: Promise<void> = Promise.resolve();
-  private readonly walTarget: WalTarget = { flushToFile: () => this.flushToFile() };
+  /** The small groups' way to durability, through the store's WAL. */
+  private readonly wal: PartitionWal;
 
-  constructor(private readonly host: PipelineHost) {}
-
-  /**
-   * Makes durable in the segment itself what is durable only through the WAL: before a roll,
-   * at close, and when the WAL recycles a file. A failure fails the partition, and every later
-   * call fails too, so that the WAL never forgets frames an fdatasync retry only seemed to cover.
-   */
-  flushToFile(): Promise<void> {
-    const flushed = this.flushTail.then(() => this.flushNow());
-    this.flushTail = flushed.catch(() => undefined);
-    return flushed;
+  constructor(private readonly host: PipelineHost) {
+    this.wal = new PartitionWal(host);
   }
 
-  private async flushNow(): Promise<void> {
-    if (this.flushFailure !== null) throw this.flushFailure;
-    const segment = this.walOnly;
-    if (segment === null) return;
-    this.walOnly = null;
-    this.walBytes = 0;
-    try {
-      await this.host.fileSystem.fdatasync(segment.writeFd);
-    } catch (err) {
-      this.flushFailure = err;
-      this.host.fail('fsync failed', err);
-      throw err;
-    }
+  /** See PartitionWal.flushToFile. */
+  flushToFile(): Promise<void> {
+    return this.wal.flushToFile();
   }
 
   submit(request: AppendRequest): Promise<AppendResult> {
@@ -327,12 +302,12 @@ export class AppendPipeline {
    */
   private sync(): void {
     if (this.unsynced.length === 0) return this.checkQuiet();
-    if (this.syncsInFlight > 0 && (this.segmentSyncInFlight || !this.walTakes(this.unsynced))) return;
+    if (this.syncsInFlight > 0 && (this.segmentSyncInFlight || !this.wal.takes(this.unsynced))) return;
     const group = this.unsynced;
     this.unsynced = [];
     const last = group.at(-1)!;
     const started = performance.now();
-    const viaWal = this.throughWal(group);
+    const viaWal = this.wal.write(group);
     const segmentSync = viaWal === null;
     this.syncsInFlight += 1;
     if (segmentSync) this.segmentSyncInFlight = true;
@@ -361,46 +336,6 @@ export class AppendPipeline {
         this.resolveSyncWaiters();
       });
     this.syncTail = handled;
-  }
-
-  /** Whether `throughWal` would hand `group` to the WAL (which may still refuse it: then the segment's fdatasync covers it). */
-  private walTakes(group: readonly Written[]): boolean {
-    if (this.host.wal === null || this.flushFailure !== null) return false;
-    const first = group[0]!;
-    let position = first.position;
-    for (const written of group) {
-      if (written.acked || written.segment !== first.segment || written.position !== position) return false;
-      position = written.endPosition;
-    }
-    return position - first.position <= WAL_MAX_PAYLOAD;
-  }
-
-  /**
-   * Makes a small group durable with a frame in the store's WAL; null when the WAL does not take
-   * it. A frame the WAL fails to make durable falls back to the segment's own fdatasync.
-   */
-  private throughWal(group: readonly Written[]): Promise<void> | null {
-    const wal = this.host.wal;
-    // Interval-policy groups are acknowledged already; a roll never falls inside a sync.
-    if (wal === null || !this.walTakes(group)) return null;
-    const first = group[0]!;
-    const segment = first.segment;
-    const buffers: Buffer[] = [];
-    for (const written of group) for (const buffer of written.buffers) buffers.push(buffer);
-    const position = group.at(-1)!.endPosition;
-    const place = { topic: this.host.topic, topicId: this.host.topicId, partition: this.host.partition, segmentBase: segment.baseOffset, position: first.position };
-    const bytes = position - first.position;
-    const durable = wal.write(this.walTarget, place, buffers, bytes);
-    if (durable === null) return null;
-    this.walOnly = segment;
-    // The segment catches up in the background, a little at a time, so that recycling a WAL file
-    // (which waits for every segment it covers) never has much to flush at once.
-    this.walBytes += bytes;
-    if (this.walBytes >= WAL_FLUSH_BYTES) {
-      this.walBytes = 0;
-      this.flushToFile().catch(() => undefined);
-    }
-    return durable.catch(() => this.host.fileSystem.fdatasync(segment.writeFd));
   }
 
   private resolveSyncWaiters(): void {
