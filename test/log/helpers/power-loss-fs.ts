@@ -79,7 +79,17 @@ export class PowerLossFileSystem {
 
   /** Copies `dir` into `into` as a power loss now would leave it (the lock file left out). */
   async copyAfterPowerLoss(dir: string, into: string): Promise<void> {
-    await cp(dir, into, { recursive: true });
+    // A power loss takes the folder at one instant; cp walks it, and the store may meanwhile
+    // rename a file it was writing in the background (checkpoint.json.tmp): then copy it again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await cp(dir, into, { recursive: true });
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ENOENT' || attempt === 5) throw err;
+        await rm(into, { recursive: true, force: true });
+      }
+    }
     await rm(join(into, 'LOCK'), { force: true });
     for (const path of this.dirty) {
       const rel = relative(dir, path);
