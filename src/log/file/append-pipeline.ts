@@ -335,7 +335,8 @@ export class AppendPipeline {
         this.sync();
         this.resolveSyncWaiters();
       });
-    this.syncTail = handled;
+    // Never a rejection here, or every later sync would wait on it and none would be handled.
+    this.syncTail = handled.catch((err: unknown) => this.host.fail('unexpected error on the append path', err));
   }
 
   private resolveSyncWaiters(): void {
