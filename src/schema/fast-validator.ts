@@ -73,7 +73,7 @@ const enum Scan {
   REFUSED = -1,
   FALLBACK = -2,
 }
-/** The TYPE_* bits of fast-validator-compile.ts. */
+/** The TYPE_* bits of fast-node.ts. */
 const enum Type {
   NULL = 1,
   BOOLEAN = 2,
@@ -83,13 +83,13 @@ const enum Type {
   ARRAY = 32,
   OBJECT = 64,
 }
-/** The NUMBERS_* of fast-validator-compile.ts. */
+/** The NUMBERS_* of fast-node.ts. */
 const enum Passing {
   NONE = 0,
   NON_NEGATIVE = 1,
   ALL = 2,
 }
-/** SEEN_BITS of fast-validator-compile.ts: properties whose repeat a bit in a local integer tells, without touching the table's stamps. */
+/** SEEN_BITS of fast-node.ts: properties whose repeat a bit in a local integer tells, without touching the table's stamps. */
 const enum Seen {
   BITS = 31,
 }
@@ -126,7 +126,7 @@ function checkNumber(node: FastNode, bytes: Buffer, at: number): number {
   const end = scanNumber(bytes, at, bytes.length);
   if (end < 0 || failed) return end;
   // Where the node passes every number, or every one written without a minus sign, the literal's
-  // value does not matter (see numbersPassingOf in fast-validator-compile.ts).
+  // value does not matter (see numbersPassingOf in fast-node.ts).
   const passing = node.numbersPassing;
   if (passing === Passing.ALL || (passing === Passing.NON_NEGATIVE && bytes[at] !== Byte.MINUS)) return end;
   // Apart, so that the above stays small enough to be inlined where values are dispatched.
