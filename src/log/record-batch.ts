@@ -28,6 +28,7 @@
 import { crc32 } from 'node:zlib';
 import { SealbusError } from '../errors/index.js';
 import { isUtf8Name, nameBytes, recordFieldName } from './record-fields.js';
+import { i32le, u16le, u32le } from './little-endian.js';
 import type { EncodedRecords } from './types.js';
 
 export const BATCH_MAGIC = 1;
@@ -191,7 +192,7 @@ export function validateRecords(records: EncodedRecords, limits: RecordLimits, t
   let pos = 0;
   for (let index = 0; index < records.count; index++) {
     if (pos + 4 > buf.length) throw invalid(`record ${index} is cut short`);
-    const length = buf.readUInt32LE(pos);
+    const length = u32le(buf, pos);
     const end = pos + 4 + length;
     if (length > limits.maxRecordBytes) {
       throw new SealbusError('SEALBUS_ERR_RECORD_TOO_LARGE', { index, size: length, topic, limit: limits.maxRecordBytes });
@@ -203,14 +204,14 @@ export function validateRecords(records: EncodedRecords, limits: RecordLimits, t
     at = skipBytes(buf, at, end, index, 'key');
     at = skipBytes(buf, at, end, index, 'value');
     if (at + 2 > end) throw invalid(`record ${index} is cut short`);
-    const headerCount = buf.readUInt16LE(at);
+    const headerCount = u16le(buf, at);
     at += 2;
     if (headerCount > limits.maxHeadersPerRecord) {
       throw invalid(`record ${index} has ${headerCount} headers; at most ${limits.maxHeadersPerRecord} are allowed`);
     }
     for (let h = 0; h < headerCount; h++) {
       if (at + 2 > end) throw invalid(`record ${index} header ${h} is cut short`);
-      const nameLength = buf.readUInt16LE(at);
+      const nameLength = u16le(buf, at);
       if (nameLength === 0 || nameLength > limits.maxHeaderNameBytes) {
         throw invalid(`record ${index} header ${h} name must be 1..${limits.maxHeaderNameBytes} bytes`);
       }
@@ -229,7 +230,7 @@ export function validateRecords(records: EncodedRecords, limits: RecordLimits, t
 
 function skipBytes(buf: Buffer, at: number, end: number, index: number, what: 'key' | 'value' | number): number {
   if (at + 4 > end) throw invalid(`record ${index} ${recordFieldName(what)} is cut short`);
-  const length = buf.readInt32LE(at);
+  const length = i32le(buf, at);
   if (length === -1) return at + 4;
   if (length < 0 || at + 4 + length > end) throw invalid(`record ${index} ${recordFieldName(what)} length ${length} is out of bounds`);
   return at + 4 + length;
@@ -344,18 +345,18 @@ function decodeSection(buf: Buffer, start: number, count: number, baseOffset: nu
   let pos = start;
   for (let i = 0; i < count; i++) {
     if (pos + 4 > buf.length) throw invalid(`record ${i} is cut short`);
-    const end = pos + 4 + buf.readUInt32LE(pos);
+    const end = pos + 4 + u32le(buf, pos);
     if (end > buf.length || end - pos < MIN_RECORD_BYTES) throw invalid(`record ${i} length does not fit its batch`);
     if (buf[pos + 4] !== 0) throw invalid(`record ${i} has unknown attributes`);
     const [key, afterKey] = readBytes(buf, pos + 5, end, i, 'key');
     const [value, afterValue] = readBytes(buf, afterKey, end, i, 'value');
     if (afterValue + 2 > end) throw invalid(`record ${i} is cut short`);
-    const headerCount = buf.readUInt16LE(afterValue);
+    const headerCount = u16le(buf, afterValue);
     let at = afterValue + 2;
     const headers: RecordHeader[] = [];
     for (let h = 0; h < headerCount; h++) {
       if (at + 2 > end) throw invalid(`record ${i} header ${h} is cut short`);
-      const nameEnd = at + 2 + buf.readUInt16LE(at);
+      const nameEnd = at + 2 + u16le(buf, at);
       if (nameEnd > end) throw invalid(`record ${i} header ${h} name is cut short`);
       const name = buf.toString('utf8', at + 2, nameEnd);
       const [headerValue, next] = readBytes(buf, nameEnd, end, i, `header ${h} value`);
@@ -372,7 +373,7 @@ function decodeSection(buf: Buffer, start: number, count: number, baseOffset: nu
 
 function readBytes(buf: Buffer, at: number, end: number, index: number, what: string): [Buffer | null, number] {
   if (at + 4 > end) throw invalid(`record ${index} ${what} is cut short`);
-  const length = buf.readInt32LE(at);
+  const length = i32le(buf, at);
   if (length === -1) return [null, at + 4];
   if (length < 0 || at + 4 + length > end) throw invalid(`record ${index} ${what} length ${length} is out of bounds`);
   return [buf.subarray(at + 4, at + 4 + length), at + 4 + length];

@@ -7,6 +7,7 @@
  * (validateRecords: limits, header names, no stray bytes).
  */
 import { SealbusError } from '../errors/index.js';
+import { i32le, u16le, u32le } from './little-endian.js';
 import { recordFieldName } from './record-fields.js';
 import type { EncodedRecords } from './types.js';
 
@@ -60,7 +61,7 @@ export class RecordSpans {
       return false;
     }
     if (pos + 4 > buf.length) throw invalid(`record ${index} is cut short`);
-    const end = pos + 4 + buf.readUInt32LE(pos);
+    const end = pos + 4 + u32le(buf, pos);
     if (end > buf.length || end - pos < MIN_RECORD_BYTES) throw invalid(`record ${index} length does not fit its batch`);
     if (buf[pos + 4] !== 0) throw invalid(`record ${index} has unknown attributes`);
     this.index = index;
@@ -72,7 +73,7 @@ export class RecordSpans {
     this.valueStart = this.#spanStart;
     this.valueEnd = this.#spanEnd;
     if (afterValue + 2 > end) throw invalid(`record ${index} is cut short`);
-    this.#headerCount = buf.readUInt16LE(afterValue);
+    this.#headerCount = u16le(buf, afterValue);
     this.#headersAt = afterValue + 2;
     this.#next = end;
     return true;
@@ -99,7 +100,7 @@ export class RecordSpans {
     for (let h = 0; h < this.#headerCount; h++) {
       if (at + 2 > end) throw invalid(`record ${this.index} header ${h} is cut short`);
       const nameStart = at + 2;
-      const nameEnd = nameStart + buf.readUInt16LE(at);
+      const nameEnd = nameStart + u16le(buf, at);
       if (nameEnd > end) throw invalid(`record ${this.index} header ${h} name is cut short`);
       at = this.#span(nameEnd, this.index, h);
       if (nameEnd - nameStart !== name.length) continue;
@@ -115,7 +116,7 @@ export class RecordSpans {
   /** Reads a length-prefixed field at `at` into #spanStart/#spanEnd (-1 for null); returns where it ends. */
   #span(at: number, index: number, what: 'key' | 'value' | number): number {
     if (at + 4 > this.#end) throw invalid(`record ${index} ${recordFieldName(what)} is cut short`);
-    const length = this.#bytes.readInt32LE(at);
+    const length = i32le(this.#bytes, at);
     if (length === -1) {
       this.#spanStart = -1;
       this.#spanEnd = -1;
