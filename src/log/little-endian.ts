@@ -2,7 +2,7 @@
  * Little-endian reads of the hot record walks, for offsets the caller has already bounds-checked.
  * Node 20's Buffer#readUInt32LE and its kin validate their offset through a wrapped function on
  * every call (about 5 ns each); these are plain byte loads that the JIT inlines. They do not check
- * bounds: a read past the end gives garbage (undefined bytes read as 0), so every caller checks first.
+ * bounds: a read past the end gives a wrong number or NaN, so every caller checks first.
  */
 
 export function u32le(bytes: Uint8Array, at: number): number {
