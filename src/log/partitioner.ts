@@ -7,6 +7,8 @@
  * unkeyed records form full batches instead of one small batch per partition.
  */
 
+import { i32le } from './little-endian.js';
+
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 const R = 24;
@@ -20,7 +22,7 @@ export function murmur2(bytes: Uint8Array): number {
   let h = SEED ^ length;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
-    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    let k = i32le(bytes, i);
     k = Math.imul(k, M);
     k ^= k >>> R;
     k = Math.imul(k, M);
