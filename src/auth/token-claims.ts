@@ -83,7 +83,9 @@ export function readVerifiedClaims(payload: JWTPayload, trust: IssuerTrust, kid:
     scopes: scopes === null ? null : Object.freeze(scopes),
     bound: thumbprint !== null,
   });
-  return { identity, trust, thumbprint, kid, exp, nbf: typeof nbf === 'number' ? nbf : undefined, iat };
+  // Checked in the same whole seconds as the identity carries: a token whose exp has a fraction is
+  // otherwise accepted for up to a second after the expiry its session is told (expiresAt).
+  return { identity, trust, thumbprint, kid, exp: identity.expiresAt / 1000, nbf: typeof nbf === 'number' ? nbf : undefined, iat: identity.issuedAt / 1000 };
 }
 
 /**

@@ -1,7 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { TokenVerifier } from '../../src/auth/index.js';
+import { checkTokenTimes, readVerifiedClaims } from '../../src/auth/token-claims.js';
 import { encodeFrame } from '../../src/protocol/index.js';
+import { codeOfThrow } from '../helpers/error-code.js';
 import { runTarget } from './run-target.js';
 import { tokenClaimsTarget, tokenOf, tokenVerifyTarget, trusts } from './tokens.js';
 
@@ -32,6 +34,17 @@ describe('fuzz: token claims handling', () => {
 });
 
 describe('regressions found by the fuzz run', () => {
+  it('a token whose exp has a fraction expires at its whole second, as its session is told: SEALBUS_ERR_AUTH_TOKEN_EXPIRED', () => {
+    // Found by tokens/claims (seed 1004876272): exp 1700099968.0000002 was accepted at
+    // 1700099998 with 30 s of tolerance, while the identity said it expired at 1700099968.
+    const now = 1_700_000_000;
+    const rules = { clockToleranceSec: 30, maxTokenAgeSec: null };
+    const token = readVerifiedClaims({ sub: 'alice', exp: now + 0.0000002, iat: now - 60 }, trusts({})[0]!, null);
+    expect(token.identity.expiresAt).toBe(now * 1000);
+    expect(codeOfThrow(() => checkTokenTimes(token, (now + 30) * 1000, rules))).toBe('SEALBUS_ERR_AUTH_TOKEN_EXPIRED');
+    expect(() => checkTokenTimes(token, (now + 29) * 1000, rules)).not.toThrow();
+  });
+
   it('a token whose exp and iat have fractions gives whole seconds, which the session can put in its expiry frames', async () => {
     const now = 1_700_000_000;
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
