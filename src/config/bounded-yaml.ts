@@ -25,33 +25,39 @@ function* boundedTokens(parser: Parser, source: string): Generator<CST.Token> {
 }
 
 /**
- * The yaml library's own `uniqueKeys` compares each key with every key before it in its map: a
- * 1 MiB file of distinct keys took minutes. The same check, once per key: scalar keys by value
- * (as the library does), other keys never equal. The errors are the library's, in file order.
+ * Errors the yaml library does not report, added to the document's in file order:
+ * - duplicate keys: its own `uniqueKeys` compares each key with every key before it in its map (a
+ *   1 MiB file of distinct keys took minutes); this checks once per key, scalar keys by value (as
+ *   the library does), other keys never equal;
+ * - numbers that are not finite (`.nan`, `.inf`, `-.inf`, `1e999`): they have no JSON value, and a
+ *   JSON Schema check of them says nothing sensible (NaN fails every bound, Infinity passes minimums).
  */
-function reportDuplicateKeys(doc: Document.Parsed): void {
-  const duplicates: YAMLParseError[] = [];
+function reportUnsafeValues(doc: Document.Parsed): void {
+  const found: YAMLParseError[] = [];
+  const at = (node: YamlNode): number => node.range?.[0] ?? 0;
   visit(doc, {
     Map(_, map) {
       const seen = new Set<unknown>();
       for (const { key } of map.items) {
         if (!isScalar(key)) continue;
-        if (seen.has(key.value)) {
-          const at = key.range?.[0] ?? 0;
-          duplicates.push(new YAMLParseError([at, at + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
-        }
+        if (seen.has(key.value)) found.push(new YAMLParseError([at(key), at(key) + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
         seen.add(key.value);
       }
     },
+    Scalar(_, scalar) {
+      if (typeof scalar.value === 'number' && !Number.isFinite(scalar.value)) {
+        found.push(new YAMLParseError([at(scalar), at(scalar) + 1], 'TAG_RESOLVE_FAILED', `${scalar.source ?? String(scalar.value)} is not a finite number; JSON has no such value`));
+      }
+    },
   });
-  if (duplicates.length === 0) return;
-  const ordered = [...doc.errors, ...duplicates].sort((a, b) => a.pos[0] - b.pos[0]);
+  if (found.length === 0) return;
+  const ordered = [...doc.errors, ...found].sort((a, b) => a.pos[0] - b.pos[0]);
   doc.errors.splice(0, doc.errors.length, ...ordered);
 }
 
 /**
  * Composes one YAML (or, with `json`, JSON) document from untrusted text, with bounded nesting,
- * unique keys and no merge keys; a second document is an error on the first. Throws YamlTooDeep.
+ * unique keys, finite numbers and no merge keys; a second document is an error on the first. Throws YamlTooDeep.
  * Read values with `doc.toJS({ maxAliasCount })` to bound alias expansion as well.
  */
 export function composeYaml(text: string, lineCounter: LineCounter, options: { json: boolean }): Document.Parsed | null {
@@ -68,7 +74,7 @@ export function composeYaml(text: string, lineCounter: LineCounter, options: { j
     }
     doc = composed;
   }
-  if (doc !== null) reportDuplicateKeys(doc);
+  if (doc !== null) reportUnsafeValues(doc);
   return doc;
 }
 

@@ -103,6 +103,17 @@ describe('configuration', () => {
     ).toThrow(/auth\.issuers\.0\.jwksUrl must match pattern/);
   });
 
+  it('refuses numbers JSON has no value for (.inf, .nan, 1e999), naming the line', async () => {
+    // ajv counts Infinity as an integer above every minimum: `.inf` here would pass the schema, and
+    // a timer of Infinity ms fires every millisecond.
+    const err = await configError('tls: {cert: a, key: b, ca: c}\nstore:\n  dir: data\n  retentionCheckMs: .inf\n', 'inf.yaml');
+    expect(isSealbusError(err, 'SEALBUS_ERR_CONFIG_UNREADABLE')).toBe(true);
+    expect((err as Error).message).toMatch(/line 4: \.inf is not a finite number/);
+    for (const [name, text] of [['nan.yaml', 'tls: {cert: a, key: b, ca: c}\nstore: {dir: data, retentionCheckMs: .nan}\n'], ['big.json', '{"tls": {"cert": "a", "key": "b", "ca": "c"}, "store": {"dir": "data", "retentionCheckMs": 1e999}}']] as const) {
+      expect(isSealbusError(await configError(text, name), 'SEALBUS_ERR_CONFIG_UNREADABLE'), name).toBe(true);
+    }
+  });
+
   it('refuses duplicate keys instead of letting the last one win silently', async () => {
     const err = await configError('tls: {cert: a, key: b, ca: c}\nstore: {dir: one}\nstore: {dir: two}\n', 'dup.yaml');
     expect(isSealbusError(err, 'SEALBUS_ERR_CONFIG_UNREADABLE')).toBe(true);

@@ -75,6 +75,10 @@ describe('loading policy files', () => {
     expect(invalid([{ file: 'p.yaml', text: `${file(rule('x'))}---\nversion: 1\n` }]).message).toMatch(/one document/);
     expect(invalid([{ file: 'p.yaml', text: '' }]).message).toMatch(/empty/);
     expect(invalid([{ file: 'p.json', text: '{"version": 1, "rules": [], "x": yes}' }]).details).toMatchObject({ code: 'yaml' });
+    const infinite = invalid([{ file: 'p.yaml', text: 'version: 1\nrules:\n  - id: x\n    effect: allow\n    principals: [{ name: a }]\n    resources: [{ topic: t }]\n    actions: [produce]\n    conditions:\n      sourceIp: [-.inf]\n' }]);
+    expect(infinite.details).toMatchObject({ line: 9, code: 'yaml' });
+    expect(infinite.message).toMatch(/-\.inf is not a finite number/);
+    expect(invalid([{ file: 'p.json', text: '{"version": 1e999, "rules": []}' }]).details).toMatchObject({ line: 1, code: 'yaml' });
   });
 
   it('refuses a rule id used twice, naming both places', () => {
