@@ -4,10 +4,10 @@
  * the audit log, and rotating one never touches the other. The key is created once and never
  * overwritten; its public half verifies the log offline.
  */
-import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID as nodeRandomUUID, sign as signBytes } from 'node:crypto';
+import { type KeyObject, createPrivateKey, createPublicKey, randomUUID as nodeRandomUUID, sign as signBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PRIVATE_MODE, assertPrivateFile, fileExists, writeNewFile } from '../auth/private-files.js';
+import { PRIVATE_MODE, assertPrivateFile, fileExists, newEd25519PrivateKey, writeNewFile } from '../auth/private-files.js';
 import { SealbusError, isSealbusError } from '../errors/index.js';
 import { AUDIT_CHECKPOINT_TYPE, type AuditCheckpoint, type AuditPublicJwk, checkStatement, checkpointStatementBytes, publicJwkOf } from './checkpoint.js';
 import type { AuditEventEnvironment } from './event.js';
@@ -93,7 +93,7 @@ export class AuditSigner {
   static async loadOrCreate(dir: string, environment: AuditEventEnvironment = {}): Promise<AuditSigner> {
     const file = join(dir, AUDIT_KEY_FILE);
     if (!(await fileExists(file))) {
-      const { privateKey } = generateKeyPairSync('ed25519');
+      const privateKey = await newEd25519PrivateKey();
       try {
         await writeNewFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), PRIVATE_MODE);
         return await AuditSigner.fromPrivateKey(privateKey, environment);

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CryptoKey, type JWK, importPKCS8 } from 'jose';
@@ -17,7 +16,7 @@ import {
   readPrivateKey,
   serialize,
 } from './keyring-file.js';
-import { PRIVATE_MODE, fileExists, replaceFile, writeNewFile } from './private-files.js';
+import { PRIVATE_MODE, fileExists, newEd25519PrivateKey, replaceFile, writeNewFile } from './private-files.js';
 import type { JwkSet } from './types.js';
 
 export { ISSUER_KEY_FILE, KEYRING_FILE, MAX_KEYRING_BYTES, MAX_KEYRING_KEYS, type KeyringEntry } from './keyring-file.js';
@@ -80,7 +79,7 @@ async function removeIfPresent(file: string): Promise<void> {
 }
 
 async function generateKey(dir: string, now: number): Promise<KeyringEntry & { privateKeyFile: string }> {
-  const { privateKey } = generateKeyPairSync('ed25519');
+  const privateKey = await newEd25519PrivateKey();
   const { publicJwk, kid } = await publicJwkOf(privateKey);
   const privateKeyFile = privateKeyFileOf(kid);
   await writeNewFile(join(dir, privateKeyFile), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), PRIVATE_MODE);

@@ -1,7 +1,21 @@
-import { randomBytes } from 'node:crypto';
+import { type KeyObject, generateKeyPair, randomBytes } from 'node:crypto';
 import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { SealbusError } from '../errors/index.js';
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/**
+ * A new Ed25519 private key (the audit log's, the local token issuer's). Generated as a job off the
+ * main thread: on Node 20.20, `generateKeyPairSync` sometimes deadlocks the process for good, when
+ * a collection during the call runs the destructor of an earlier key generation job, which takes a
+ * lock the call already holds (a loop of 1,024 calls hung 5 to 15 runs in 40;
+ * test/source/no-sync-keygen.test.ts keeps it out of src).
+ */
+export async function newEd25519PrivateKey(): Promise<KeyObject> {
+  return (await generateKeyPairAsync('ed25519')).privateKey;
+}
 
 /** File mode of every private key sealbus writes: readable by the owner only. */
 export const PRIVATE_MODE = 0o600;
